@@ -1,0 +1,111 @@
+//! Numerical gradients (chapter 4) and the gradient check (chapter 5).
+//!
+//! The central difference `∂f/∂x_i ≈ (f(x + h·e_i) - f(x - h·e_i)) / 2h` with the book's
+//! `h = 1e-4`, perturbing each element in place and restoring it exactly afterwards.
+
+use ndarray::{Array, ArrayD, Dimension};
+
+use crate::Float;
+use crate::error::Result;
+use crate::nets::Network;
+use crate::targets::AsTargets;
+
+/// The gradient of `f` at `x` by central differences, in `x`'s shape.
+///
+/// `x` is perturbed one element at a time while `f` is evaluated, and restored after.
+///
+/// **Panics** if `x` is not contiguous in memory.
+///
+/// ```
+/// use ndarray::array;
+/// // the book's function_2: f(x0, x1) = x0² + x1², whose gradient at (3, 4) is (6, 8)
+/// let mut x = array![3.0, 4.0];
+/// let grad = mitbadak::gradient::numerical_gradient(|x| x.mapv(|v| v * v).sum(), &mut x);
+/// assert!((grad[0] - 6.0f64).abs() < 1e-6 && (grad[1] - 8.0).abs() < 1e-6);
+/// ```
+pub fn numerical_gradient<T: Float, D: Dimension>(
+    mut f: impl FnMut(&Array<T, D>) -> T,
+    x: &mut Array<T, D>,
+) -> Array<T, D> {
+    let len = x.len();
+    let values = numerical_gradient_by(len, |i, delta| {
+        let original = memory(x)[i];
+        memory(x)[i] = original + delta;
+        let fx = f(x);
+        memory(x)[i] = original;
+        fx
+    });
+    let mut grad = x.clone();
+    memory(&mut grad).copy_from_slice(&values);
+    grad
+}
+
+/// The central difference over `len` elements, where `f_at(i, delta)` evaluates `f` with
+/// element `i` moved by `delta` (and puts it back). This is the loop of
+/// [`numerical_gradient`], for parameters that live inside a network.
+pub fn numerical_gradient_by<T: Float>(len: usize, mut f_at: impl FnMut(usize, T) -> T) -> Vec<T> {
+    let h = T::NUMERICAL_H;
+    let two = T::one() + T::one();
+    (0..len)
+        .map(|i| {
+            let fxh1 = f_at(i, h); // f(x + h)
+            let fxh2 = f_at(i, -h); // f(x - h)
+            (fxh1 - fxh2) / (two * h)
+        })
+        .collect()
+}
+
+fn memory<T, D: Dimension>(x: &mut Array<T, D>) -> &mut [T] {
+    x.as_slice_memory_order_mut().expect("numerical_gradient: x must be contiguous")
+}
+
+/// How far a backpropagated gradient is from the numerical one, for one parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradientCheck {
+    /// The parameter's name (`"W1"`).
+    pub name: String,
+    /// `mean |backprop - numerical|`: the figure the book prints.
+    pub mean_abs_diff: f64,
+    /// `max |backprop - numerical|`.
+    pub max_abs_diff: f64,
+    /// `max |backprop - numerical| / max(|backprop| + |numerical|, REL_FLOOR)`.
+    pub max_rel_error: f64,
+}
+
+/// The smallest denominator of a relative error. A central difference with `h = 1e-4`
+/// carries a rounding error of about `1e-12 · |loss|` in `f64`, so gradients far below this
+/// floor cannot be resolved and are compared absolutely instead.
+pub const REL_FLOOR: f64 = 1e-5;
+
+/// Compares a backpropagated gradient with a numerical one.
+///
+/// **Panics** if the two differ in shape.
+pub fn compare<T: Float>(name: &str, backprop: &ArrayD<T>, numerical: &ArrayD<T>) -> GradientCheck {
+    assert_eq!(backprop.shape(), numerical.shape(), "compare: the gradients of {name} differ in shape");
+    let mut sum = 0.0;
+    let (mut max_abs, mut max_rel) = (0.0f64, 0.0f64);
+    for (&b, &n) in backprop.iter().zip(numerical.iter()) {
+        let (b, n) = (b.as_f64(), n.as_f64());
+        let diff = (b - n).abs();
+        sum += diff;
+        max_abs = max_abs.max(diff);
+        max_rel = max_rel.max(diff / (b.abs() + n.abs()).max(REL_FLOOR));
+    }
+    GradientCheck {
+        name: name.to_string(),
+        mean_abs_diff: sum / backprop.len().max(1) as f64,
+        max_abs_diff: max_abs,
+        max_rel_error: max_rel,
+    }
+}
+
+/// The book's gradient check: backpropagation against central differences, per parameter.
+pub fn gradient_check<T: Float>(
+    net: &mut (impl Network<T> + ?Sized),
+    x: &ArrayD<T>,
+    t: &dyn AsTargets<T>,
+) -> Result<Vec<GradientCheck>> {
+    let numerical = net.numerical_gradient(x, t)?;
+    let backprop = net.gradient(x, t)?;
+    Ok(backprop.iter().zip(&numerical).map(|((name, b), (_, n))| compare(name, b, n)).collect())
+}

@@ -1,0 +1,47 @@
+//! `Relu`: `y = max(0, x)`, `dy/dx = 1 where x > 0, else 0`.
+
+use ndarray::ArrayD;
+
+use super::Layer;
+use crate::Float;
+
+/// The rectified linear unit. Keeps `mask` (where `x <= 0`) for the backward pass.
+#[derive(Debug, Clone, Default)]
+pub struct Relu {
+    /// `true` where the input was `<= 0`: those outputs are 0 and pass no gradient.
+    pub mask: ArrayD<bool>,
+}
+
+impl Relu {
+    /// A new ReLU layer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<T: Float> Layer<T> for Relu {
+    fn name(&self) -> &'static str {
+        "Relu"
+    }
+
+    fn forward(&mut self, mut x: ArrayD<T>, _train: bool) -> ArrayD<T> {
+        self.mask = x.mapv(|v| v <= T::zero());
+        x.mapv_inplace(|v| if v <= T::zero() { T::zero() } else { v });
+        x
+    }
+
+    fn backward(&mut self, mut dout: ArrayD<T>) -> ArrayD<T> {
+        // dx = dout where x > 0, else 0
+        assert_eq!(
+            dout.shape(),
+            self.mask.shape(),
+            "Relu::backward: dout and the forward input differ in shape"
+        );
+        dout.zip_mut_with(&self.mask, |d, &masked| {
+            if masked {
+                *d = T::zero();
+            }
+        });
+        dout
+    }
+}

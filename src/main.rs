@@ -1,0 +1,3 @@
+fn main() {
+    println!("mitbadak: training arrives with the next work");
+}

@@ -1,0 +1,241 @@
+//! Networks built from layers: the book's `TwoLayerNet` (chapters 4-5) and `MultiLayerNet`.
+//!
+//! A network is its `layers` in order and a `last_layer` that gives the loss, as in the book.
+//! The [`Network`] trait holds the methods every network shares (`predict`, `loss`,
+//! `accuracy`, `gradient`, `numerical_gradient`, `params`), written once.
+
+mod multi_layer_net;
+mod two_layer_net;
+
+pub use multi_layer_net::{Activation, Head, MultiLayerNet, MultiLayerNetConfig};
+pub use two_layer_net::TwoLayerNet;
+
+use ndarray::{Array1, Array2, ArrayD};
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::error::{Result, shape_str};
+use crate::gradient::numerical_gradient_by;
+use crate::layers::{Layer, LossLayer, Param};
+use crate::targets::{AsTargets, argmax_rows};
+use crate::{Error, Float};
+
+/// A parameter's name and an array of the same shape: a gradient, as the book's `grads` dict.
+pub type NamedArrays<T> = Vec<(String, ArrayD<T>)>;
+
+/// What every network of the book can do. Implementors give their layers; the rest is shared.
+pub trait Network<T: Float>: Send {
+    /// The network's name as the book writes it (`"TwoLayerNet"`).
+    fn name(&self) -> &'static str;
+
+    /// The layers in order, and the loss layer at the end (the book's `layers`, `last_layer`).
+    fn layers(&mut self) -> (&mut [Box<dyn Layer<T>>], &mut dyn LossLayer<T>);
+
+    /// The shape of one input sample: `[784]`, or `[1, 28, 28]` for a conv net.
+    fn input_shape(&self) -> Vec<usize>;
+
+    /// The number of outputs (classes) per sample.
+    fn output_size(&self) -> usize;
+
+    /// Runs the layers on a batch `x: (N, ...)`; `train` selects training behaviour.
+    ///
+    /// **Errors** if a sample of `x` does not have [`Network::input_shape`]'s size.
+    fn forward(&mut self, x: ArrayD<T>, train: bool) -> Result<ArrayD<T>> {
+        check_input(self.name(), &self.input_shape(), x.shape())?;
+        let (layers, _) = self.layers();
+        Ok(layers.iter_mut().fold(x, |x, layer| layer.forward(x, train)))
+    }
+
+    /// The scores `(N, C)` for a batch `x` (before the loss layer's softmax), in inference mode.
+    fn predict(&mut self, x: &ArrayD<T>) -> Result<ArrayD<T>> {
+        self.forward(x.clone(), false)
+    }
+
+    /// The loss for inputs `x` and targets `t` (one-hot rows or class indices), in inference mode.
+    fn loss(&mut self, x: &ArrayD<T>, t: &dyn AsTargets<T>) -> Result<T> {
+        self.loss_in_mode(x.clone(), t, false)
+    }
+
+    /// The loss in training (`train = true`) or inference mode.
+    fn loss_in_mode(&mut self, x: ArrayD<T>, t: &dyn AsTargets<T>, train: bool) -> Result<T> {
+        let n = x.shape().first().copied().unwrap_or(0);
+        let y = self.forward(x, train)?;
+        let t = t.as_targets();
+        if t.len() != n {
+            return Err(Error::shape(
+                format!("{} targets", self.name()),
+                format!("{n} targets, one per input sample"),
+                format!("{} targets", t.len()),
+            ));
+        }
+        t.check_against(y.shape(), self.name())?;
+        let (_, last_layer) = self.layers();
+        Ok(last_layer.forward(y, t))
+    }
+
+    /// The fraction of samples whose largest score is at their target class.
+    fn accuracy(&mut self, x: &ArrayD<T>, t: &dyn AsTargets<T>) -> Result<f64> {
+        let y = self.predict(x)?;
+        let t = t.as_targets();
+        t.check_against(y.shape(), self.name())?;
+        let y = y.into_shape_with_order((t.len(), self.output_size())).expect("checked above");
+        let correct = argmax_rows(y.view()).iter().enumerate().filter(|&(i, &k)| k == t.class(i)).count();
+        Ok(correct as f64 / t.len().max(1) as f64)
+    }
+
+    /// Forward in training mode, then backward: every layer's gradients are filled. Returns the loss.
+    fn backprop(&mut self, x: ArrayD<T>, t: &dyn AsTargets<T>) -> Result<T> {
+        let loss = self.loss_in_mode(x, t, true)?;
+        let (layers, last_layer) = self.layers();
+        let dout = last_layer.backward();
+        layers.iter_mut().rev().fold(dout, |dout, layer| layer.backward(dout));
+        Ok(loss)
+    }
+
+    /// The gradients of the loss by backpropagation, by parameter name (the book's `gradient`).
+    fn gradient(&mut self, x: &ArrayD<T>, t: &dyn AsTargets<T>) -> Result<NamedArrays<T>> {
+        self.backprop(x.clone(), t)?;
+        Ok(self.params().into_iter().map(|p| (p.name, p.grad.to_owned())).collect())
+    }
+
+    /// The gradients of the loss by central differences, by parameter name (the book's
+    /// `numerical_gradient`): two forward passes per parameter element, so slow on purpose.
+    fn numerical_gradient(&mut self, x: &ArrayD<T>, t: &dyn AsTargets<T>) -> Result<NamedArrays<T>> {
+        let shapes: Vec<(String, Vec<usize>)> =
+            self.params().into_iter().map(|p| (p.name, p.value.shape().to_vec())).collect();
+        let mut grads = Vec::with_capacity(shapes.len());
+        for (k, (name, shape)) in shapes.into_iter().enumerate() {
+            let len = shape.iter().product();
+            let mut failure = None;
+            let grad = numerical_gradient_by(len, |i, delta| {
+                let original = set_param_element(self, k, i, None);
+                set_param_element(self, k, i, Some(original + delta));
+                let loss = self.loss_in_mode(x.clone(), t, true);
+                set_param_element(self, k, i, Some(original));
+                loss.unwrap_or_else(|e| {
+                    failure.get_or_insert(e);
+                    T::nan()
+                })
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            grads.push((name, ArrayD::from_shape_vec(shape, grad).expect("one value per element")));
+        }
+        Ok(grads)
+    }
+
+    /// Every parameter with its gradient, named as the book: the k-th layer with weights
+    /// gives `Wk`, `bk`; layers after it without weights number theirs `k` too.
+    fn params(&mut self) -> Vec<Param<'_, T>> {
+        let (layers, _) = self.layers();
+        let mut k = 0;
+        let mut params = Vec::new();
+        for layer in layers.iter_mut() {
+            let mut own = layer.params();
+            if own.iter().any(|p| p.name == "W") {
+                k += 1;
+            }
+            for p in own.iter_mut() {
+                p.name = format!("{}{k}", p.name);
+            }
+            params.extend(own);
+        }
+        params
+    }
+}
+
+/// Reads element `i` (in memory order) of parameter `k`, and writes `value` there if given.
+fn set_param_element<T: Float, N: Network<T> + ?Sized>(
+    net: &mut N,
+    k: usize,
+    i: usize,
+    value: Option<T>,
+) -> T {
+    let mut params = net.params();
+    let element = params[k].value.as_slice_memory_order_mut().expect("parameters are contiguous");
+    let old = element[i];
+    if let Some(v) = value {
+        element[i] = v;
+    }
+    old
+}
+
+/// Checks that `x: (N, ...)` carries samples of `input_shape`: exactly that shape for a
+/// network whose input has several axes, the same number of values for a flat input.
+pub fn check_input(name: &str, input_shape: &[usize], x_shape: &[usize]) -> Result<()> {
+    let sample = x_shape.get(1..).unwrap_or(&[]);
+    let fits = if input_shape.len() == 1 {
+        !sample.is_empty() && sample.iter().product::<usize>() == input_shape[0]
+    } else {
+        sample == input_shape
+    };
+    if fits {
+        return Ok(());
+    }
+    let expected: Vec<String> =
+        std::iter::once("N".to_string()).chain(input_shape.iter().map(|d| d.to_string())).collect();
+    Err(Error::shape(format!("{name} input"), format!("({})", expected.join(", ")), shape_str(x_shape)))
+}
+
+/// How initial weights are drawn: `N(0, std²)` with a fixed std, or scaled by the fan-in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WeightInit {
+    /// A fixed standard deviation (the book's `weight_init_std = 0.01`).
+    Std(f64),
+    /// Xavier: std `sqrt(1 / fan_in)`, suited to sigmoid.
+    Xavier,
+    /// He: std `sqrt(2 / fan_in)`, suited to ReLU.
+    He,
+}
+
+impl WeightInit {
+    /// The standard deviation for a layer with `fan_in` inputs per output.
+    pub fn std(self, fan_in: usize) -> f64 {
+        match self {
+            WeightInit::Std(std) => std,
+            WeightInit::Xavier => (1.0 / fan_in as f64).sqrt(),
+            WeightInit::He => (2.0 / fan_in as f64).sqrt(),
+        }
+    }
+}
+
+/// A `(rows, cols)` matrix of `N(0, std²)` draws, in row-major order.
+pub fn gaussian<T: Float, R: rand::Rng + ?Sized>(
+    rows: usize,
+    cols: usize,
+    std: f64,
+    rng: &mut R,
+) -> Array2<T> {
+    Array2::from_shape_simple_fn((rows, cols), || {
+        let z: f64 = StandardNormal.sample(rng);
+        T::from_f64(std * z)
+    })
+}
+
+/// Checks that `weights` chain into a network: each `W` takes the previous output width,
+/// each `b` matches its `W`. Returns the input and output widths.
+pub fn check_weight_chain<T: Float>(weights: &[(Array2<T>, Array1<T>)]) -> Result<(usize, usize)> {
+    let Some((first, _)) = weights.first() else {
+        return Err(Error::invalid("weights", "a network needs at least one (W, b) pair"));
+    };
+    let mut width = first.nrows();
+    for (i, (w, b)) in weights.iter().enumerate() {
+        let k = i + 1;
+        if w.nrows() != width {
+            return Err(Error::shape(
+                format!("W{k}"),
+                format!("({width}, M): {width} rows to take the previous width"),
+                shape_str(w.shape()),
+            ));
+        }
+        if b.len() != w.ncols() {
+            return Err(Error::shape(
+                format!("b{k}"),
+                format!("({},) to match W{k}", w.ncols()),
+                shape_str(b.shape()),
+            ));
+        }
+        width = w.ncols();
+    }
+    Ok((first.nrows(), width))
+}

@@ -1,0 +1,148 @@
+//! The book's `MultiLayerNet` (chapter 6), also the deep net of the seed:
+//! `(Affine - Activation) × hidden layers - Affine - head`.
+
+use ndarray::{Array1, Array2};
+
+use super::{Network, WeightInit, check_weight_chain, gaussian};
+use crate::Float;
+use crate::error::Result;
+use crate::layers::{Affine, Layer, LossLayer, MeanSquaredError, Relu, Sigmoid, SoftmaxWithLoss};
+
+/// The activation after each hidden layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// `max(0, x)`.
+    Relu,
+    /// `1 / (1 + exp(-x))`.
+    Sigmoid,
+}
+
+/// What follows the last affine layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// Softmax with cross-entropy: a classifier (`SoftmaxWithLoss`).
+    SoftmaxCrossEntropy,
+    /// Identity output with mean-squared error: a regression.
+    IdentityMse,
+    /// A sigmoid on the output, then mean-squared error: the seed's deep net, which puts a
+    /// sigmoid after every layer.
+    SigmoidMse,
+}
+
+/// The shape and initialisation of a [`MultiLayerNet`]. `Default` is the book's chapter 6
+/// network: 784 - 100×4 - 10, ReLU, He initialisation, softmax with cross-entropy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultiLayerNetConfig {
+    /// Values per input sample.
+    pub input_size: usize,
+    /// The widths of the hidden layers (the book's `hidden_size_list`).
+    pub hidden_size_list: Vec<usize>,
+    /// Outputs per sample.
+    pub output_size: usize,
+    /// The activation after each hidden layer.
+    pub activation: Activation,
+    /// The output and its loss.
+    pub head: Head,
+    /// How weights are drawn; `None` picks He for ReLU and Xavier for sigmoid, as the book.
+    pub weight_init: Option<WeightInit>,
+}
+
+impl Default for MultiLayerNetConfig {
+    fn default() -> Self {
+        MultiLayerNetConfig {
+            input_size: 784,
+            hidden_size_list: vec![100; 4],
+            output_size: 10,
+            activation: Activation::Relu,
+            head: Head::SoftmaxCrossEntropy,
+            weight_init: None,
+        }
+    }
+}
+
+/// A fully connected network of any depth. Parameters `W1, b1 ... Wn, bn`.
+pub struct MultiLayerNet<T: Float> {
+    layers: Vec<Box<dyn Layer<T>>>,
+    last_layer: Box<dyn LossLayer<T>>,
+    input_size: usize,
+    output_size: usize,
+}
+
+impl<T: Float> MultiLayerNet<T> {
+    /// A network with weights drawn by `config.weight_init` from `rng`, and zero biases.
+    pub fn new<R: rand::Rng + ?Sized>(config: &MultiLayerNetConfig, rng: &mut R) -> Self {
+        let init = config.weight_init.unwrap_or(match config.activation {
+            Activation::Relu => WeightInit::He,
+            Activation::Sigmoid => WeightInit::Xavier,
+        });
+        let sizes: Vec<usize> = std::iter::once(config.input_size)
+            .chain(config.hidden_size_list.iter().copied())
+            .chain(std::iter::once(config.output_size))
+            .collect();
+        let weights = sizes
+            .windows(2)
+            .map(|pair| (gaussian(pair[0], pair[1], init.std(pair[0]), rng), Array1::zeros(pair[1])))
+            .collect();
+        Self::assemble(weights, config.activation, config.head)
+    }
+
+    /// A network with the given weights `[(W1, b1), ..., (Wn, bn)]`: the activation after
+    /// each but the last, then `head`. The seed's 3-layer inference example is built this way.
+    ///
+    /// **Errors** if the shapes do not chain (`Wk` must take `W(k-1)`'s output width).
+    pub fn from_weights(
+        weights: Vec<(Array2<T>, Array1<T>)>,
+        activation: Activation,
+        head: Head,
+    ) -> Result<Self> {
+        check_weight_chain(&weights)?;
+        Ok(Self::assemble(weights, activation, head))
+    }
+
+    fn assemble(weights: Vec<(Array2<T>, Array1<T>)>, activation: Activation, head: Head) -> Self {
+        let input_size = weights[0].0.nrows();
+        let output_size = weights[weights.len() - 1].0.ncols();
+        let hidden_count = weights.len() - 1;
+        let mut layers: Vec<Box<dyn Layer<T>>> = Vec::new();
+        for (i, (w, b)) in weights.into_iter().enumerate() {
+            layers.push(Box::new(Affine::new(w, b)));
+            if i < hidden_count {
+                layers.push(activation_layer(activation));
+            }
+        }
+        let last_layer: Box<dyn LossLayer<T>> = match head {
+            Head::SoftmaxCrossEntropy => Box::new(SoftmaxWithLoss::new()),
+            Head::IdentityMse => Box::new(MeanSquaredError::new()),
+            Head::SigmoidMse => {
+                layers.push(Box::new(Sigmoid::new()));
+                Box::new(MeanSquaredError::new())
+            }
+        };
+        MultiLayerNet { layers, last_layer, input_size, output_size }
+    }
+}
+
+fn activation_layer<T: Float>(activation: Activation) -> Box<dyn Layer<T>> {
+    match activation {
+        Activation::Relu => Box::new(Relu::new()),
+        Activation::Sigmoid => Box::new(Sigmoid::new()),
+    }
+}
+
+impl<T: Float> Network<T> for MultiLayerNet<T> {
+    fn name(&self) -> &'static str {
+        "MultiLayerNet"
+    }
+
+    fn layers(&mut self) -> (&mut [Box<dyn Layer<T>>], &mut dyn LossLayer<T>) {
+        (&mut self.layers, self.last_layer.as_mut())
+    }
+
+    fn input_shape(&self) -> Vec<usize> {
+        vec![self.input_size]
+    }
+
+    fn output_size(&self) -> usize {
+        self.output_size
+    }
+}
