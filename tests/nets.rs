@@ -1,0 +1,177 @@
+//! Networks: gradients by backpropagation against central differences, the book's numbers,
+//! seeding, and errors on inputs and labels that do not fit.
+
+use mitbadak::Error;
+use mitbadak::gradient::gradient_check;
+use mitbadak::nets::*;
+use mitbadak::print::numpy_str;
+use mitbadak::seeded_rng;
+use mitbadak::targets::one_hot;
+use ndarray::{Array2, ArrayD, Axis, array};
+use rand::RngExt;
+
+fn random_inputs(n: usize, d: usize, seed: u64) -> ArrayD<f64> {
+    let mut rng = seeded_rng(seed);
+    Array2::from_shape_simple_fn((n, d), || rng.random::<f64>()).into_dyn()
+}
+
+fn assert_gradients_agree(
+    net: &mut dyn Network<f64>,
+    x: &ArrayD<f64>,
+    t: &dyn mitbadak::targets::AsTargets<f64>,
+) {
+    let checks = gradient_check(net, x, t).unwrap();
+    assert!(!checks.is_empty());
+    for c in checks {
+        assert!(
+            c.max_rel_error < 1e-6,
+            "{}: {} max relative error {:e}",
+            net.name(),
+            c.name,
+            c.max_rel_error
+        );
+    }
+}
+
+#[test]
+fn two_layer_net_gradients_agree_with_one_hot_and_index_labels() {
+    let mut net = TwoLayerNet::<f64>::new(6, 5, 4, 0.5, &mut seeded_rng(1));
+    let x = random_inputs(3, 6, 2);
+    let labels = vec![3usize, 0, 2];
+    assert_gradients_agree(&mut net, &x, &labels);
+    assert_gradients_agree(&mut net, &x, &one_hot::<f64>(&labels, 4));
+}
+
+#[test]
+fn two_layer_net_784_50_10_gradients_agree_as_in_the_book() {
+    let mut net = TwoLayerNet::<f64>::new(784, 50, 10, 0.01, &mut seeded_rng(0));
+    let x = random_inputs(3, 784, 3);
+    let checks = gradient_check(&mut net, &x, &vec![7usize, 2, 1]).unwrap();
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["W1", "b1", "W2", "b2"]);
+    for c in checks {
+        assert!(c.mean_abs_diff < 1e-9, "{}: mean abs diff {:e}", c.name, c.mean_abs_diff);
+        assert!(c.max_rel_error < 1e-6, "{}: max relative error {:e}", c.name, c.max_rel_error);
+    }
+}
+
+#[test]
+fn multi_layer_net_gradients_agree_for_every_activation_and_head() {
+    let x = random_inputs(4, 5, 10);
+    let labels = vec![0usize, 2, 1, 2];
+    for activation in [Activation::Relu, Activation::Sigmoid] {
+        for head in [Head::SoftmaxCrossEntropy, Head::IdentityMse, Head::SigmoidMse] {
+            let config = MultiLayerNetConfig {
+                input_size: 5,
+                hidden_size_list: vec![6, 4, 5],
+                output_size: 3,
+                activation,
+                head,
+                weight_init: Some(WeightInit::Std(0.8)),
+            };
+            let mut net = MultiLayerNet::<f64>::new(&config, &mut seeded_rng(11));
+            let names: Vec<String> = net.params().into_iter().map(|p| p.name).collect();
+            assert_eq!(names, ["W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4"]);
+            assert_gradients_agree(&mut net, &x, &labels);
+            let targets = Array2::from_shape_fn((4, 3), |(i, j)| (i + j) as f64 / 10.0);
+            if head != Head::SoftmaxCrossEntropy {
+                assert_gradients_agree(&mut net, &x, &targets);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_books_three_layer_network_prints_its_numbers() {
+    let mut net = MultiLayerNet::from_weights(
+        vec![
+            (array![[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]], array![0.1, 0.2, 0.3]),
+            (array![[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]], array![0.1, 0.2]),
+            (array![[0.1, 0.3], [0.2, 0.4]], array![0.1, 0.2]),
+        ],
+        Activation::Sigmoid,
+        Head::IdentityMse,
+    )
+    .unwrap();
+    let y = net.predict(&array![[1.0f64, 0.5]].into_dyn()).unwrap();
+    assert_eq!(numpy_str(&y.index_axis(Axis(0), 0)), "[0.31682708 0.69627909]");
+    assert!((y[[0, 0]] - 0.3168270764110298f64).abs() < 1e-15);
+}
+
+#[test]
+fn from_weights_rejects_weights_that_do_not_chain() {
+    let err = MultiLayerNet::<f64>::from_weights(
+        vec![
+            (Array2::zeros((2, 3)), ndarray::Array1::zeros(3)),
+            (Array2::zeros((4, 2)), ndarray::Array1::zeros(2)),
+        ],
+        Activation::Relu,
+        Head::SoftmaxCrossEntropy,
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch in W2: expected (3, M): 3 rows to take the previous width, got (4, 2)"
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_network_and_another_seed_another() {
+    let weights = |seed| -> Vec<f32> {
+        let mut net = TwoLayerNet::<f32>::new(784, 50, 10, 0.01, &mut seeded_rng(seed));
+        net.params().iter().flat_map(|p| p.value.iter().copied().collect::<Vec<_>>()).collect()
+    };
+    assert_eq!(weights(7), weights(7));
+    assert_ne!(weights(7), weights(8));
+    let w = weights(7);
+    let std = (w[..784 * 50].iter().map(|v| v * v).sum::<f32>() / (784.0 * 50.0)).sqrt();
+    assert!((std - 0.01).abs() < 0.0005, "W1 is drawn from N(0, 0.01²): std {std}");
+}
+
+#[test]
+fn a_wrong_input_width_is_an_error_naming_both_shapes() {
+    let mut net = TwoLayerNet::<f32>::new(784, 50, 10, 0.01, &mut seeded_rng(0));
+    let x = ArrayD::zeros(ndarray::IxDyn(&[3, 783]));
+    let err = net.predict(&x).unwrap_err();
+    assert!(matches!(err, Error::Shape { .. }));
+    assert_eq!(err.to_string(), "shape mismatch in TwoLayerNet input: expected (N, 784), got (3, 783)");
+    assert!(net.accuracy(&x, &vec![0usize; 3]).is_err());
+}
+
+#[test]
+fn labels_of_the_wrong_length_or_class_are_errors() {
+    let mut net = TwoLayerNet::<f32>::new(4, 3, 2, 0.1, &mut seeded_rng(0));
+    let x = ArrayD::zeros(ndarray::IxDyn(&[3, 4]));
+    let err = net.loss(&x, &vec![0usize, 1]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch in TwoLayerNet targets: expected 3 targets, one per input sample, got 2 targets"
+    );
+    let err = net.accuracy(&x, &vec![0usize, 1]).unwrap_err();
+    assert!(err.to_string().contains("expected 3 class indices"), "{err}");
+    let err = net.loss(&x, &Array2::<f32>::zeros((3, 5))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch in TwoLayerNet targets: expected one-hot targets of shape (3, 2) matching the output, got (3, 5)"
+    );
+    let err = net.gradient(&x, &vec![0usize, 1, 2]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid TwoLayerNet label: label 2 at position 2 is not a class of an output with 2 classes"
+    );
+}
+
+#[test]
+fn accuracy_counts_the_argmax_against_indices_or_one_hot() {
+    let mut net = MultiLayerNet::from_weights(
+        vec![(Array2::eye(3), ndarray::Array1::zeros(3))],
+        Activation::Relu,
+        Head::SoftmaxCrossEntropy,
+    )
+    .unwrap();
+    let x = array![[1.0, 0.0, 0.0], [0.0, 2.0, 1.0], [0.0, 0.0, 3.0], [5.0, 6.0, 0.0]].into_dyn();
+    let labels = vec![0usize, 1, 1, 1];
+    assert_eq!(net.accuracy(&x, &labels).unwrap(), 0.75);
+    assert_eq!(net.accuracy(&x, &one_hot::<f64>(&labels, 3)).unwrap(), 0.75);
+}
