@@ -1,0 +1,249 @@
+//! MNIST, and any IDX data set of the same layout (Fashion-MNIST, KMNIST ...).
+//!
+//! The images stay `u8` in memory (47 MB for MNIST's training set, against 188 MB as `f32`);
+//! a mini-batch is normalised to `f32` as it is gathered. The book's `load_mnist` is here too,
+//! for code that wants the whole arrays.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array1, ArrayD, IxDyn};
+
+use super::idx::{IdxArray, read_idx};
+use crate::Error;
+use crate::error::Result;
+use crate::targets::{OwnedTargets, one_hot};
+
+/// The four files of an IDX data set, without their `.gz`.
+pub const FILES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+/// The environment variable that names the data directory when `--data-dir` is not given.
+pub const DATA_ENV: &str = "MITBADAK_DATA";
+
+/// Images as bytes and their labels: one split (train or test) of a data set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataset {
+    /// `len() · rows · cols` pixels, row-major, 0 (background) to 255 (ink).
+    pub images: Vec<u8>,
+    /// One class per image.
+    pub labels: Vec<u8>,
+    /// `(rows, cols)` of one image: `(28, 28)` for MNIST.
+    pub image_shape: (usize, usize),
+}
+
+impl Dataset {
+    /// The number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Pixels per image.
+    pub fn sample_size(&self) -> usize {
+        self.image_shape.0 * self.image_shape.1
+    }
+
+    /// The pixels of image `i`.
+    ///
+    /// **Panics** if `i >= len()`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let size = self.sample_size();
+        &self.images[i * size..(i + 1) * size]
+    }
+
+    /// Writes images `indices` into `out` as `f32`: divided by 255 when `normalize`, else 0..255.
+    ///
+    /// **Panics** if `out.len() != indices.len() · sample_size()` or an index is out of range.
+    pub fn gather(&self, indices: &[usize], normalize: bool, out: &mut [f32]) {
+        let size = self.sample_size();
+        assert_eq!(
+            out.len(),
+            indices.len() * size,
+            "gather: out holds {} values, not {} images",
+            out.len(),
+            indices.len()
+        );
+        let scale = if normalize { 1.0 / 255.0 } else { 1.0 };
+        for (&i, row) in indices.iter().zip(out.chunks_exact_mut(size)) {
+            for (o, &p) in row.iter_mut().zip(self.image(i)) {
+                *o = p as f32 * scale;
+            }
+        }
+    }
+
+    /// A batch `(N, ...)` of images `indices`, shaped `[N] + sample_shape`, normalised to [0, 1].
+    pub fn batch(&self, indices: &[usize], sample_shape: &[usize]) -> ArrayD<f32> {
+        let mut shape = vec![indices.len()];
+        shape.extend_from_slice(sample_shape);
+        let mut x = ArrayD::zeros(IxDyn(&shape));
+        self.gather(indices, true, x.as_slice_mut().expect("a new array is contiguous"));
+        x
+    }
+
+    /// The labels of images `indices` as class indices.
+    pub fn labels_of(&self, indices: &[usize]) -> Vec<usize> {
+        indices.iter().map(|&i| self.labels[i] as usize).collect()
+    }
+}
+
+/// A data set of the MNIST layout: a training and a test split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mnist {
+    /// The training split (60,000 images for MNIST).
+    pub train: Dataset,
+    /// The test split (10,000 images for MNIST).
+    pub test: Dataset,
+    /// The number of classes: one more than the largest label.
+    pub classes: usize,
+    /// The directory the files were read from.
+    pub dir: PathBuf,
+}
+
+impl Mnist {
+    /// Reads the four IDX files (`train-images-idx3-ubyte[.gz]` ...) from `dir`, and checks
+    /// that images and labels agree in number and that both splits have one image size.
+    ///
+    /// **Errors** name the file at fault: missing, corrupt, or not agreeing with its partner.
+    pub fn load(dir: &Path) -> Result<Mnist> {
+        let paths = FILES.map(|name| find_file(dir, name));
+        if paths.iter().any(Option::is_none) {
+            return Err(missing_files(dir));
+        }
+        let [train_images, train_labels, test_images, test_labels] = paths.map(|p| p.expect("checked above"));
+        let (train, test) = std::thread::scope(|s| {
+            // the two splits decompress in parallel
+            let train = s.spawn(|| split(&train_images, &train_labels));
+            let test = split(&test_images, &test_labels);
+            (train.join().expect("the reader thread does not panic"), test)
+        });
+        let (train, test) = (train?, test?);
+        if train.image_shape != test.image_shape {
+            return Err(Error::Format {
+                path: test_images.clone(),
+                message: format!(
+                    "images are {:?}, the training images {:?}",
+                    test.image_shape, train.image_shape
+                ),
+            });
+        }
+        let classes = train.labels.iter().chain(&test.labels).copied().max().map_or(0, |m| m as usize + 1);
+        Ok(Mnist { train, test, classes, dir: dir.to_path_buf() })
+    }
+
+    /// The book's arrays: `((x_train, t_train), (x_test, t_test))` with `x` as `f32` in [0, 1]
+    /// (`normalize`) or 0..255, shaped `(N, 784)` (`flatten`) or `(N, 1, 28, 28)`, and `t` as
+    /// one-hot rows `(N, 10)` (`one_hot_label`) or class indices.
+    pub fn arrays(&self, normalize: bool, flatten: bool, one_hot_label: bool) -> BookArrays {
+        let convert = |set: &Dataset| {
+            let (rows, cols) = set.image_shape;
+            let shape = if flatten { vec![set.len(), rows * cols] } else { vec![set.len(), 1, rows, cols] };
+            let mut x = ArrayD::zeros(IxDyn(&shape));
+            let all: Vec<usize> = (0..set.len()).collect();
+            set.gather(&all, normalize, x.as_slice_mut().expect("contiguous"));
+            let labels: Vec<usize> = set.labels_of(&all);
+            let t = if one_hot_label {
+                OwnedTargets::Dense(one_hot(&labels, self.classes))
+            } else {
+                OwnedTargets::Classes(Array1::from(labels))
+            };
+            (x, t)
+        };
+        (convert(&self.train), convert(&self.test))
+    }
+}
+
+/// `((x_train, t_train), (x_test, t_test))`, as the book's `load_mnist` returns them.
+pub type BookArrays = ((ArrayD<f32>, OwnedTargets<f32>), (ArrayD<f32>, OwnedTargets<f32>));
+
+/// The book's `load_mnist(normalize, flatten, one_hot_label)`, reading MNIST from the first
+/// place that has it (see [`locate`]).
+///
+/// ```no_run
+/// let ((x_train, t_train), (x_test, t_test)) = mitbadak::data::load_mnist(true, true, false)?;
+/// assert_eq!(x_train.shape(), &[60000, 784]);
+/// # Ok::<(), mitbadak::Error>(())
+/// ```
+pub fn load_mnist(normalize: bool, flatten: bool, one_hot_label: bool) -> Result<BookArrays> {
+    Ok(Mnist::load(&locate(None)?)?.arrays(normalize, flatten, one_hot_label))
+}
+
+fn split(images: &Path, labels: &Path) -> Result<Dataset> {
+    let image_array = read_idx(images, 3)?;
+    let label_array: IdxArray = read_idx(labels, 1)?;
+    if image_array.count() != label_array.count() {
+        return Err(Error::Format {
+            path: labels.to_path_buf(),
+            message: format!(
+                "{} labels for {} images in {images:?}: the two files must come from one data set",
+                label_array.count(),
+                image_array.count()
+            ),
+        });
+    }
+    let image_shape = (image_array.dims[1], image_array.dims[2]);
+    Ok(Dataset { images: image_array.data, labels: label_array.data, image_shape })
+}
+
+fn missing_files(dir: &Path) -> Error {
+    let missing: Vec<&str> = FILES.iter().copied().filter(|name| find_file(dir, name).is_none()).collect();
+    Error::Format {
+        path: dir.to_path_buf(),
+        message: format!(
+            "missing {} (gzip or not): a data directory needs the four IDX files {}; \
+             point --data-dir or {DATA_ENV} at a directory that has them",
+            missing.join(", "),
+            FILES.join(", ")
+        ),
+    }
+}
+
+/// `dir/name.gz` if it exists, else `dir/name`.
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join(format!("{name}.gz")), dir.join(name)].into_iter().find(|p| p.is_file())
+}
+
+/// True when `dir` holds all four files.
+pub fn has_files(dir: &Path) -> bool {
+    FILES.iter().all(|name| find_file(dir, name).is_some())
+}
+
+/// Where the data is read from, in order: `explicit` (`--data-dir`), the `MITBADAK_DATA`
+/// variable, `./data/mnist`, the copy in this crate's source tree, the user's cache
+/// directory. The first two must have the files if given; the others are tried in turn.
+///
+/// **Errors** if a directory named explicitly lacks the files, or none of the places has them
+/// (then [`crate::data::download`] can fetch them into [`cache_dir`]).
+pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
+    let named = explicit.map(Path::to_path_buf).or_else(|| std::env::var_os(DATA_ENV).map(PathBuf::from));
+    if let Some(dir) = named {
+        return if has_files(&dir) { Ok(dir) } else { Err(missing_files(&dir)) };
+    }
+    let candidates =
+        [PathBuf::from("data/mnist"), Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"), cache_dir()];
+    candidates.iter().find(|dir| has_files(dir)).cloned().ok_or_else(|| Error::Format {
+        path: cache_dir(),
+        message: format!(
+            "no MNIST files found in ./data/mnist, {DATA_ENV} or the cache; \
+             `mitbadak train` downloads them, or use --data-dir"
+        ),
+    })
+}
+
+/// The user's cache directory for data sets: `$XDG_CACHE_HOME/mitbadak/mnist`, else
+/// `~/.cache/mitbadak/mnist` (`%LOCALAPPDATA%` on Windows).
+pub fn cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("mitbadak").join("mnist")
+}

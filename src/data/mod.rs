@@ -1,0 +1,8 @@
+//! Data: the IDX reader, MNIST (and any data set of its layout), and where the files come from.
+
+#[cfg(feature = "download")]
+pub mod download;
+pub mod idx;
+pub mod mnist;
+
+pub use mnist::{Dataset, Mnist, load_mnist};

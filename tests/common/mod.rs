@@ -1,0 +1,65 @@
+//! Helpers shared by the integration tests: IDX files and small data sets on disk.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+/// The bytes of an IDX file of unsigned bytes with `dims` and `data`.
+pub fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+/// `bytes`, gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Writes a small data set of the MNIST layout into `dir`: `train` and `test` images of
+/// `rows x cols`, labels cycling through `classes`, each image's brightest pixel at its class.
+pub fn write_dataset(dir: &Path, rows: u32, cols: u32, classes: u8, train: u32, test: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (prefix, count) in [("train", train), ("t10k", test)] {
+        let labels: Vec<u8> = (0..count).map(|i| (i % classes as u32) as u8).collect();
+        let mut images = vec![0u8; (count * rows * cols) as usize];
+        for (i, &label) in labels.iter().enumerate() {
+            images[i * (rows * cols) as usize + label as usize] = 255;
+        }
+        let image_file = idx_bytes(&[count, rows, cols], &images);
+        let label_file = idx_bytes(&[count], &labels);
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte.gz")), gzip(&image_file)).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), label_file).unwrap();
+    }
+}
+
+/// The crate's embedded MNIST directory.
+pub fn mnist_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist")
+}
+
+/// The book's reference weights: `$MITBADAK_REFERENCE`, else `../shared/reference`.
+/// `None`, after saying so loudly, when they are not there.
+pub fn reference_file(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("MITBADAK_REFERENCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"));
+    let path = dir.join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: the book's reference weights {} are absent; set MITBADAK_REFERENCE to their directory",
+            path.display()
+        );
+        None
+    }
+}
