@@ -16,15 +16,22 @@
 //! assert!(checks.iter().all(|c| c.max_rel_error < 1e-6));
 //! ```
 
+pub mod atomic;
+pub mod data;
 pub mod error;
 pub mod float;
 pub mod functions;
 pub mod gradient;
 pub mod layers;
 pub mod matmul;
+pub mod model_file;
 pub mod nets;
+pub mod optim;
+pub mod plot;
+pub mod preprocess;
 pub mod print;
 pub mod targets;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use float::Float;

@@ -193,3 +193,15 @@ impl<T: Float> AsTargets<T> for OwnedTargets<T> {
         }
     }
 }
+
+impl<T: Float> OwnedTargets<T> {
+    /// The targets of samples `indices`, in that order (NumPy's `t[batch_mask]`).
+    ///
+    /// **Panics** if an index is out of range.
+    pub fn select(&self, indices: &[usize]) -> OwnedTargets<T> {
+        match self {
+            OwnedTargets::Dense(t) => OwnedTargets::Dense(t.select(Axis(0), indices)),
+            OwnedTargets::Classes(t) => OwnedTargets::Classes(t.select(Axis(0), indices)),
+        }
+    }
+}

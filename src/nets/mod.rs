@@ -4,9 +4,11 @@
 //! The [`Network`] trait holds the methods every network shares (`predict`, `loss`,
 //! `accuracy`, `gradient`, `numerical_gradient`, `params`), written once.
 
+mod architecture;
 mod multi_layer_net;
 mod two_layer_net;
 
+pub use architecture::Architecture;
 pub use multi_layer_net::{Activation, Head, MultiLayerNet, MultiLayerNetConfig};
 pub use two_layer_net::TwoLayerNet;
 
@@ -30,11 +32,13 @@ pub trait Network<T: Float>: Send {
     /// The layers in order, and the loss layer at the end (the book's `layers`, `last_layer`).
     fn layers(&mut self) -> (&mut [Box<dyn Layer<T>>], &mut dyn LossLayer<T>);
 
-    /// The shape of one input sample: `[784]`, or `[1, 28, 28]` for a conv net.
-    fn input_shape(&self) -> Vec<usize>;
+    /// What the network is: enough to build it again (model files keep it).
+    fn architecture(&self) -> Architecture;
 
-    /// The number of outputs (classes) per sample.
-    fn output_size(&self) -> usize;
+    /// The shape of one input sample: `[784]`, or `[1, 28, 28]` for a conv net.
+    fn input_shape(&self) -> Vec<usize> {
+        self.architecture().input_shape()
+    }
 
     /// Runs the layers on a batch `x: (N, ...)`; `train` selects training behaviour.
     ///
@@ -48,6 +52,14 @@ pub trait Network<T: Float>: Send {
     /// The scores `(N, C)` for a batch `x` (before the loss layer's softmax), in inference mode.
     fn predict(&mut self, x: &ArrayD<T>) -> Result<ArrayD<T>> {
         self.forward(x.clone(), false)
+    }
+
+    /// The network's output for a batch `x`, through its loss layer's output: class
+    /// probabilities for a softmax head, the raw outputs for a regression.
+    fn probabilities(&mut self, x: &ArrayD<T>) -> Result<ArrayD<T>> {
+        let y = self.predict(x)?;
+        let (_, last_layer) = self.layers();
+        Ok(last_layer.output(y))
     }
 
     /// The loss for inputs `x` and targets `t` (one-hot rows or class indices), in inference mode.
@@ -77,7 +89,8 @@ pub trait Network<T: Float>: Send {
         let y = self.predict(x)?;
         let t = t.as_targets();
         t.check_against(y.shape(), self.name())?;
-        let y = y.into_shape_with_order((t.len(), self.output_size())).expect("checked above");
+        let classes = y.len() / t.len().max(1);
+        let y = y.into_shape_with_order((t.len(), classes)).expect("checked above");
         let correct = argmax_rows(y.view()).iter().enumerate().filter(|&(i, &k)| k == t.class(i)).count();
         Ok(correct as f64 / t.len().max(1) as f64)
     }

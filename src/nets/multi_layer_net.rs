@@ -2,14 +2,16 @@
 //! `(Affine - Activation) × hidden layers - Affine - head`.
 
 use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
 
-use super::{Network, WeightInit, check_weight_chain, gaussian};
+use super::{Architecture, Network, WeightInit, check_weight_chain, gaussian};
 use crate::Float;
 use crate::error::Result;
 use crate::layers::{Affine, Layer, LossLayer, MeanSquaredError, Relu, Sigmoid, SoftmaxWithLoss};
 
 /// The activation after each hidden layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Activation {
     /// `max(0, x)`.
     Relu,
@@ -18,7 +20,8 @@ pub enum Activation {
 }
 
 /// What follows the last affine layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Head {
     /// Softmax with cross-entropy: a classifier (`SoftmaxWithLoss`).
     SoftmaxCrossEntropy,
@@ -27,6 +30,27 @@ pub enum Head {
     /// A sigmoid on the output, then mean-squared error: the seed's deep net, which puts a
     /// sigmoid after every layer.
     SigmoidMse,
+}
+
+impl Activation {
+    /// The activation's usual name: `ReLU`, `sigmoid`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Activation::Relu => "ReLU",
+            Activation::Sigmoid => "sigmoid",
+        }
+    }
+}
+
+impl Head {
+    /// How the head reads: `softmax with cross-entropy`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Head::SoftmaxCrossEntropy => "softmax with cross-entropy",
+            Head::IdentityMse => "identity with mean-squared error",
+            Head::SigmoidMse => "sigmoid with mean-squared error",
+        }
+    }
 }
 
 /// The shape and initialisation of a [`MultiLayerNet`]. `Default` is the book's chapter 6
@@ -64,8 +88,7 @@ impl Default for MultiLayerNetConfig {
 pub struct MultiLayerNet<T: Float> {
     layers: Vec<Box<dyn Layer<T>>>,
     last_layer: Box<dyn LossLayer<T>>,
-    input_size: usize,
-    output_size: usize,
+    architecture: Architecture,
 }
 
 impl<T: Float> MultiLayerNet<T> {
@@ -102,6 +125,8 @@ impl<T: Float> MultiLayerNet<T> {
     fn assemble(weights: Vec<(Array2<T>, Array1<T>)>, activation: Activation, head: Head) -> Self {
         let input_size = weights[0].0.nrows();
         let output_size = weights[weights.len() - 1].0.ncols();
+        let hidden_size_list = weights[1..].iter().map(|(w, _)| w.nrows()).collect();
+        let architecture = Architecture::Mlp { input_size, hidden_size_list, output_size, activation, head };
         let hidden_count = weights.len() - 1;
         let mut layers: Vec<Box<dyn Layer<T>>> = Vec::new();
         for (i, (w, b)) in weights.into_iter().enumerate() {
@@ -118,7 +143,7 @@ impl<T: Float> MultiLayerNet<T> {
                 Box::new(MeanSquaredError::new())
             }
         };
-        MultiLayerNet { layers, last_layer, input_size, output_size }
+        MultiLayerNet { layers, last_layer, architecture }
     }
 }
 
@@ -138,11 +163,7 @@ impl<T: Float> Network<T> for MultiLayerNet<T> {
         (&mut self.layers, self.last_layer.as_mut())
     }
 
-    fn input_shape(&self) -> Vec<usize> {
-        vec![self.input_size]
-    }
-
-    fn output_size(&self) -> usize {
-        self.output_size
+    fn architecture(&self) -> Architecture {
+        self.architecture.clone()
     }
 }

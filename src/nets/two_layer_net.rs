@@ -2,7 +2,7 @@
 
 use ndarray::Array1;
 
-use super::{Network, gaussian};
+use super::{Architecture, Network, WeightInit, gaussian};
 use crate::Float;
 use crate::layers::{Affine, Layer, LossLayer, Relu, SoftmaxWithLoss};
 
@@ -11,8 +11,7 @@ use crate::layers::{Affine, Layer, LossLayer, Relu, SoftmaxWithLoss};
 pub struct TwoLayerNet<T: Float> {
     layers: Vec<Box<dyn Layer<T>>>,
     last_layer: Box<dyn LossLayer<T>>,
-    input_size: usize,
-    output_size: usize,
+    architecture: Architecture,
 }
 
 impl<T: Float> TwoLayerNet<T> {
@@ -31,19 +30,26 @@ impl<T: Float> TwoLayerNet<T> {
         weight_init_std: f64,
         rng: &mut R,
     ) -> Self {
-        let w1 = gaussian(input_size, hidden_size, weight_init_std, rng);
-        let w2 = gaussian(hidden_size, output_size, weight_init_std, rng);
+        Self::with_init(input_size, hidden_size, output_size, WeightInit::Std(weight_init_std), rng)
+    }
+
+    /// A network whose weights are drawn by `init` (a fixed std, Xavier or He, layer by layer).
+    pub fn with_init<R: rand::Rng + ?Sized>(
+        input_size: usize,
+        hidden_size: usize,
+        output_size: usize,
+        init: WeightInit,
+        rng: &mut R,
+    ) -> Self {
+        let w1 = gaussian(input_size, hidden_size, init.std(input_size), rng);
+        let w2 = gaussian(hidden_size, output_size, init.std(hidden_size), rng);
         let layers: Vec<Box<dyn Layer<T>>> = vec![
             Box::new(Affine::new(w1, Array1::zeros(hidden_size))),
             Box::new(Relu::new()),
             Box::new(Affine::new(w2, Array1::zeros(output_size))),
         ];
-        TwoLayerNet { layers, last_layer: Box::new(SoftmaxWithLoss::new()), input_size, output_size }
-    }
-
-    /// The hidden layer's width.
-    pub fn hidden_size(&mut self) -> usize {
-        self.params()[0].value.shape()[1]
+        let architecture = Architecture::TwoLayer { input_size, hidden_size, output_size };
+        TwoLayerNet { layers, last_layer: Box::new(SoftmaxWithLoss::new()), architecture }
     }
 }
 
@@ -56,11 +62,7 @@ impl<T: Float> Network<T> for TwoLayerNet<T> {
         (&mut self.layers, self.last_layer.as_mut())
     }
 
-    fn input_shape(&self) -> Vec<usize> {
-        vec![self.input_size]
-    }
-
-    fn output_size(&self) -> usize {
-        self.output_size
+    fn architecture(&self) -> Architecture {
+        self.architecture.clone()
     }
 }

@@ -1,0 +1,161 @@
+//! Model files: safetensors, with the book's tensor names (`W1`, `b1` ...) and the
+//! architecture as JSON in the header's metadata, so that a file alone rebuilds its network.
+//! PyTorch (`safetensors.torch.load_file`), candle and burn read them as they are.
+//!
+//! A file without the architecture (the book's weights, converted) loads when the
+//! architecture is named by the caller.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::atomic::write_atomic;
+use crate::error::{Result, shape_str};
+use crate::nets::{Architecture, Network};
+use crate::{Error, Float, seeded_rng};
+
+/// The metadata key of the architecture's JSON.
+pub const ARCHITECTURE_KEY: &str = "architecture";
+
+/// The metadata key naming the program that wrote the file.
+pub const FORMAT_KEY: &str = "format";
+
+/// A network read from a model file, with the file's metadata.
+pub struct LoadedModel<T: Float> {
+    /// The network, with the file's weights.
+    pub network: Box<dyn Network<T>>,
+    /// Its architecture (from the file, or as given).
+    pub architecture: Architecture,
+    /// Every metadata entry of the file (test accuracy, seed ... where the writer kept them).
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Saves every parameter of `network` to `path` (atomically), with its architecture and the
+/// `extra` metadata (for example `test_accuracy`).
+pub fn save_model<T: Float>(
+    network: &mut dyn Network<T>,
+    path: &Path,
+    extra: &BTreeMap<String, String>,
+) -> Result<()> {
+    let architecture = serde_json::to_string(&network.architecture()).expect("an architecture serialises");
+    let mut metadata: HashMap<String, String> = extra.clone().into_iter().collect();
+    metadata.insert(ARCHITECTURE_KEY.into(), architecture);
+    metadata.insert(FORMAT_KEY.into(), format!("mitbadak {}", env!("CARGO_PKG_VERSION")));
+
+    let dtype = if size_of::<T>() == 4 { Dtype::F32 } else { Dtype::F64 };
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = network
+        .params()
+        .into_iter()
+        .map(|p| (p.name, p.value.shape().to_vec(), le_bytes(p.value.iter().copied())))
+        .collect();
+    let views = tensors.iter().map(|(name, shape, bytes)| {
+        (name.clone(), TensorView::new(dtype, shape.clone(), bytes).expect("sizes agree by construction"))
+    });
+    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        message: format!("could not encode the model: {e}"),
+    })?;
+    write_atomic(path, &bytes)
+}
+
+/// Loads a model file. The architecture is `architecture` when given, else the file's own.
+///
+/// **Errors** name the file and what is wrong: not a safetensors file, no architecture
+/// (then name one), a tensor missing, of another shape or of an unsupported dtype, or a
+/// tensor the architecture does not have.
+pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) -> Result<LoadedModel<T>> {
+    let format = |message: String| Error::Format { path: path.to_path_buf(), message };
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let tensors = SafeTensors::deserialize(&bytes)
+        .map_err(|e| format(format!("not a safetensors model file ({e}); `mitbadak train` writes one")))?;
+    let metadata = read_metadata_of(&bytes).map_err(format)?;
+    let architecture = match architecture {
+        Some(a) => a.clone(),
+        None => {
+            let json = metadata.get(ARCHITECTURE_KEY).ok_or_else(|| {
+                format(
+                    "the file does not say which network its weights belong to; name it with the flags of \
+                     `train`, for example --arch mlp --hidden 50,100 --activation sigmoid"
+                        .into(),
+                )
+            })?;
+            serde_json::from_str(json).map_err(|e| {
+                format(format!(
+                    "its architecture {json:?} is not one this version knows ({e}); name one with --arch"
+                ))
+            })?
+        }
+    };
+    let mut network: Box<dyn Network<T>> = architecture.build(None, &mut seeded_rng(0));
+    let mut expected = Vec::new();
+    for mut p in network.params() {
+        let view = tensors.tensor(&p.name).map_err(|_| {
+            format(format!(
+                "no tensor {} for {}: the file has {}",
+                p.name,
+                architecture.describe(),
+                sorted_names(&tensors).join(", ")
+            ))
+        })?;
+        if view.shape() != p.value.shape() {
+            return Err(format(format!(
+                "tensor {} has shape {}, but {} needs {}: the file holds another network",
+                p.name,
+                shape_str(view.shape()),
+                architecture.describe(),
+                shape_str(p.value.shape())
+            )));
+        }
+        let values =
+            decode(view.dtype(), view.data()).map_err(|e| format(format!("tensor {}: {e}", p.name)))?;
+        for (dst, src) in p.value.iter_mut().zip(values) {
+            *dst = T::from_f64(src);
+        }
+        expected.push(p.name);
+    }
+    if let Some(extra) = sorted_names(&tensors).into_iter().find(|n| !expected.contains(n)) {
+        return Err(format(format!(
+            "tensor {extra} is not a parameter of {} (which has {}): the file holds another network",
+            architecture.describe(),
+            expected.join(", ")
+        )));
+    }
+    Ok(LoadedModel { network, architecture, metadata })
+}
+
+/// The metadata of a model file without loading its tensors.
+pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    read_metadata_of(&bytes).map_err(|message| Error::Format { path: path.to_path_buf(), message })
+}
+
+fn read_metadata_of(bytes: &[u8]) -> std::result::Result<BTreeMap<String, String>, String> {
+    let (_, metadata) =
+        SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors model file ({e})"))?;
+    Ok(metadata.metadata().clone().unwrap_or_default().into_iter().collect())
+}
+
+fn sorted_names(tensors: &SafeTensors) -> Vec<String> {
+    let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();
+    names.sort();
+    names
+}
+
+fn decode(dtype: Dtype, data: &[u8]) -> std::result::Result<Vec<f64>, String> {
+    match dtype {
+        Dtype::F32 => {
+            Ok(data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64).collect())
+        }
+        Dtype::F64 => Ok(data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()),
+        other => Err(format!("dtype {other:?} is not supported: expected F32 or F64")),
+    }
+}
+
+fn le_bytes<T: Float>(values: impl Iterator<Item = T>) -> Vec<u8> {
+    if size_of::<T>() == 4 {
+        values.flat_map(|v| (v.as_f64() as f32).to_le_bytes()).collect()
+    } else {
+        values.flat_map(|v| v.as_f64().to_le_bytes()).collect()
+    }
+}

@@ -1,0 +1,188 @@
+//! Model files: what is saved comes back, files of other networks are refused with a reason,
+//! and the book's reference weights reach the book's accuracy.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use mitbadak::data::Mnist;
+use mitbadak::model_file::{ARCHITECTURE_KEY, load_model, read_metadata, save_model};
+use mitbadak::nets::{
+    Activation, Architecture, Head, MultiLayerNet, MultiLayerNetConfig, Network, TwoLayerNet,
+};
+use mitbadak::seeded_rng;
+use mitbadak::train::evaluate;
+use safetensors::tensor::{Dtype, TensorView};
+
+fn values(net: &mut dyn Network<f32>) -> Vec<(String, Vec<f32>)> {
+    net.params().into_iter().map(|p| (p.name, p.value.iter().copied().collect())).collect()
+}
+
+fn raw_file(
+    path: &Path,
+    tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)],
+    metadata: Option<HashMap<String, String>>,
+) {
+    let views =
+        tensors.iter().map(|(n, d, s, b)| (n.to_string(), TensorView::new(*d, s.clone(), b).unwrap()));
+    std::fs::write(path, safetensors::serialize(views, metadata).unwrap()).unwrap();
+}
+
+#[test]
+fn a_saved_model_loads_back_with_its_architecture_and_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    let mut net = TwoLayerNet::<f32>::new(784, 50, 10, 0.01, &mut seeded_rng(3));
+    let extra = BTreeMap::from([("test_accuracy".to_string(), "0.97".to_string())]);
+    save_model(&mut net, &path, &extra).unwrap();
+
+    let mut loaded = load_model::<f32>(&path, None).unwrap();
+    assert_eq!(
+        loaded.architecture,
+        Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 }
+    );
+    assert_eq!(values(loaded.network.as_mut()), values(&mut net));
+    assert_eq!(loaded.metadata["test_accuracy"], "0.97");
+    assert_eq!(
+        read_metadata(&path).unwrap()[ARCHITECTURE_KEY],
+        r#"{"arch":"two-layer","input_size":784,"hidden_size":50,"output_size":10}"#
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["model.safetensors"], "no temporary file is left");
+
+    // F32 tensors load into an f64 network exactly
+    let mut as_f64 = load_model::<f64>(&path, None).unwrap();
+    let w1: Vec<f64> = as_f64.network.params()[0].value.iter().copied().collect();
+    assert!(w1.iter().zip(&values(&mut net)[0].1).all(|(a, &b)| *a == b as f64));
+}
+
+#[test]
+fn a_multi_layer_net_round_trips_through_f64_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mlp.safetensors");
+    let config = MultiLayerNetConfig {
+        input_size: 6,
+        hidden_size_list: vec![5, 4],
+        output_size: 3,
+        activation: Activation::Sigmoid,
+        ..Default::default()
+    };
+    let mut net = MultiLayerNet::<f64>::new(&config, &mut seeded_rng(1));
+    save_model(&mut net, &path, &BTreeMap::new()).unwrap();
+    let mut loaded = load_model::<f64>(&path, None).unwrap();
+    assert_eq!(loaded.architecture, net.architecture());
+    let x = ndarray::Array2::from_shape_fn((2, 6), |(i, j)| (i * 6 + j) as f64 / 12.0).into_dyn();
+    assert_eq!(loaded.network.predict(&x).unwrap(), net.predict(&x).unwrap());
+}
+
+#[test]
+fn a_file_of_another_shape_is_refused_with_both_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    save_model(&mut TwoLayerNet::<f32>::new(784, 50, 10, 0.01, &mut seeded_rng(0)), &path, &BTreeMap::new())
+        .unwrap();
+    let wider = Architecture::TwoLayer { input_size: 784, hidden_size: 100, output_size: 10 };
+    let message = load_model::<f32>(&path, Some(&wider)).err().unwrap().to_string();
+    assert!(
+        message.contains("tensor W1 has shape (784, 50), but TwoLayerNet 784-100-10 (ReLU) needs (784, 100)"),
+        "{message}"
+    );
+    let deeper = Architecture::Mlp {
+        input_size: 784,
+        hidden_size_list: vec![50],
+        output_size: 10,
+        activation: Activation::Relu,
+        head: Head::SoftmaxCrossEntropy,
+    };
+    assert!(
+        load_model::<f32>(&path, Some(&deeper)).is_ok(),
+        "the same weights as a one-hidden-layer MultiLayerNet"
+    );
+    let three = Architecture::Mlp {
+        input_size: 784,
+        hidden_size_list: vec![50, 10],
+        output_size: 10,
+        activation: Activation::Relu,
+        head: Head::SoftmaxCrossEntropy,
+    };
+    let message = load_model::<f32>(&path, Some(&three)).err().unwrap().to_string();
+    assert!(message.contains("no tensor W3"), "{message}");
+}
+
+#[test]
+fn files_without_architecture_or_with_bad_tensors_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name);
+    let two = Architecture::TwoLayer { input_size: 2, hidden_size: 2, output_size: 2 };
+    let f32s = |n: usize| vec![0u8; 4 * n];
+    let good = || {
+        vec![
+            ("W1", Dtype::F32, vec![2, 2], f32s(4)),
+            ("b1", Dtype::F32, vec![2], f32s(2)),
+            ("W2", Dtype::F32, vec![2, 2], f32s(4)),
+            ("b2", Dtype::F32, vec![2], f32s(2)),
+        ]
+    };
+
+    raw_file(&file("bare"), &good(), None);
+    let message = load_model::<f32>(&file("bare"), None).err().unwrap().to_string();
+    assert!(
+        message.contains("does not say which network") && message.contains("--arch mlp --hidden 50,100"),
+        "{message}"
+    );
+    assert!(load_model::<f32>(&file("bare"), Some(&two)).is_ok());
+
+    let mut extra = good();
+    extra.push(("W9", Dtype::F32, vec![1], f32s(1)));
+    raw_file(&file("extra"), &extra, None);
+    assert!(
+        load_model::<f32>(&file("extra"), Some(&two))
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("tensor W9 is not a parameter")
+    );
+
+    let mut half = good();
+    half[0] = ("W1", Dtype::BF16, vec![2, 2], vec![0u8; 8]);
+    raw_file(&file("bf16"), &half, None);
+    assert!(
+        load_model::<f32>(&file("bf16"), Some(&two))
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("tensor W1: dtype BF16 is not supported: expected F32 or F64")
+    );
+
+    raw_file(
+        &file("unknown"),
+        &good(),
+        Some(HashMap::from([(ARCHITECTURE_KEY.to_string(), r#"{"arch":"transformer"}"#.to_string())])),
+    );
+    assert!(
+        load_model::<f32>(&file("unknown"), None)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("is not one this version knows")
+    );
+
+    std::fs::write(file("text"), "not a model").unwrap();
+    let message = load_model::<f32>(&file("text"), Some(&two)).err().unwrap().to_string();
+    assert!(message.contains("text: not a safetensors model file"), "{message}");
+
+    let message = load_model::<f32>(&file("absent"), None).err().unwrap().to_string();
+    assert!(message.contains("absent") && message.contains("No such file"), "{message}");
+}
+
+#[test]
+fn the_books_chapter_3_weights_reach_0_9352() {
+    let Some(path) = common::reference_file("ch03_sample_weight.safetensors") else { return };
+    let mut model = load_model::<f32>(&path, Some(&Architecture::ch03_sample_network())).unwrap();
+    let data = Mnist::load(&common::mnist_dir()).unwrap();
+    assert_eq!(evaluate(model.network.as_mut(), &data.test).unwrap(), 0.9352);
+}
