@@ -1,3 +1,29 @@
-fn main() {
-    println!("mitbadak: training arrives with the next work");
+//! `mitbadak`: the command line, a thin layer over the library.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    restore_default_sigpipe();
+    let command = cli::Cli::parse();
+    match cli::run(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `mitbadak show | head` would panic on the closed pipe; a command
+/// line tool should end quietly instead, as `cat` does.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

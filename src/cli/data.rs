@@ -1,0 +1,39 @@
+//! Finding the data, and downloading it when it is nowhere.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use mitbadak::data::Mnist;
+use mitbadak::data::mnist::{cache_dir, locate};
+
+/// Loads MNIST from `--data-dir` or the usual places; downloads it into the cache when none
+/// has it (and no directory was named).
+pub fn load(data_dir: Option<&Path>) -> Result<Mnist> {
+    let dir = match locate(data_dir) {
+        Ok(dir) => dir,
+        Err(not_found)
+            if data_dir.is_none() && std::env::var_os(mitbadak::data::mnist::DATA_ENV).is_none() =>
+        {
+            download_into_cache().with_context(|| not_found.to_string())?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Mnist::load(&dir)?)
+}
+
+#[cfg(feature = "download")]
+fn download_into_cache() -> Result<std::path::PathBuf> {
+    use mitbadak::data::download::{default_mirrors, download_mnist};
+    let dir = cache_dir();
+    eprintln!("MNIST not found locally; downloading it into {}", dir.display());
+    download_mnist(&default_mirrors(), &dir, |message| eprintln!("  {message}"))?;
+    Ok(dir)
+}
+
+#[cfg(not(feature = "download"))]
+fn download_into_cache() -> Result<std::path::PathBuf> {
+    anyhow::bail!(
+        "MNIST not found, and this build cannot download (feature `download` is off); put the files in {}",
+        cache_dir().display()
+    )
+}

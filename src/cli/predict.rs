@@ -1,0 +1,97 @@
+//! `mitbadak predict --model FILE (IMAGE | --index N)`: the top classes and their probabilities.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+use mitbadak::data::Dataset;
+use mitbadak::model_file::load_model;
+use mitbadak::preprocess::{SIDE, load_image, to_mnist};
+use ndarray::{ArrayD, IxDyn};
+
+use super::{ArchArgs, DataArgs, data};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A model file (safetensors).
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// A picture of a digit, any size or colour: it is brought into MNIST's form first.
+    #[arg(required_unless_present = "index", conflicts_with = "index")]
+    image: Option<PathBuf>,
+    /// Classify MNIST image number N instead of a picture.
+    #[arg(long, value_name = "N")]
+    index: Option<usize>,
+    /// The split --index counts in.
+    #[arg(long, value_enum, default_value = "test")]
+    set: Split,
+    /// How many classes to list.
+    #[arg(long, default_value_t = 3)]
+    top: usize,
+    #[command(flatten)]
+    arch: ArchArgs,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+pub fn run(args: PredictArgs) -> Result<()> {
+    let (pixels, classes) = match (&args.image, args.index) {
+        (Some(path), _) => {
+            let picture = load_image(path)?;
+            let input = to_mnist(&picture);
+            let (w, h) = input.original_size;
+            let mut steps = Vec::new();
+            if input.inverted {
+                steps.push("inverted to a white digit on black".to_string());
+            }
+            if input.recentred {
+                steps.push(format!("its box scaled to 20x20 and centred by mass in {SIDE}x{SIDE}"));
+            }
+            let done = if steps.is_empty() { "taken as it is".to_string() } else { steps.join("; ") };
+            println!("{} ({w}x{h}): {done}", path.display());
+            if input.blank {
+                println!("the picture is blank: nothing reaches the ink threshold");
+            }
+            (input.pixels, 10)
+        }
+        (None, Some(index)) => {
+            let mnist = data::load(args.data.data_dir.as_deref())?;
+            let set: &Dataset = if args.set == Split::Train { &mnist.train } else { &mnist.test };
+            if index >= set.len() {
+                bail!(
+                    "--index {index} is past the end: the {:?} set has images 0 to {}",
+                    args.set,
+                    set.len() - 1
+                );
+            }
+            println!("{:?} image {index} (label {})", args.set, set.labels[index]);
+            (set.image(index).iter().map(|&p| p as f32 / 255.0).collect(), mnist.classes)
+        }
+        (None, None) => unreachable!("clap requires an image or --index"),
+    };
+    let architecture = args.arch.architecture(pixels.len(), classes)?;
+    let mut model = load_model::<f32>(&args.model, architecture.as_ref())?;
+    let input_shape = model.network.input_shape();
+    let mut shape = vec![1];
+    shape.extend(&input_shape);
+    let x = ArrayD::from_shape_vec(IxDyn(&shape), pixels).map_err(|_| {
+        anyhow::anyhow!(
+            "{} takes inputs of shape {input_shape:?}, not 28x28 images",
+            model.architecture.describe()
+        )
+    })?;
+    let probabilities = model.network.probabilities(&x)?;
+    let mut ranked: Vec<(usize, f32)> = probabilities.iter().copied().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!("predicted: {}", ranked[0].0);
+    for (class, p) in ranked.iter().take(args.top.max(1)) {
+        println!("  {class}  {p:.4}");
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Training progress: an indicatif bar on a terminal, plain lines otherwise; the seed's
+//! `train acc, test acc | ...` line after every evaluation either way.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use mitbadak::train::{Evaluation, Progress};
+
+/// How often plain (non-terminal) output reports the loss.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+pub struct TrainingProgress {
+    bar: Option<ProgressBar>,
+    started: Instant,
+    last_line: Instant,
+}
+
+impl TrainingProgress {
+    pub fn new(total: usize) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:32.cyan/blue} {pos:>6}/{len} it | loss {msg} | {per_sec} | {elapsed} elapsed, {eta} left",
+                )
+                .expect("the template is valid")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        TrainingProgress { bar, started: Instant::now(), last_line: Instant::now() }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for TrainingProgress {
+    fn on_step(&mut self, done: usize, total: usize, loss: f64) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(done as u64);
+                if done % 10 == 0 || done == total {
+                    bar.set_message(format!("{loss:.4}"));
+                }
+            }
+            None if self.last_line.elapsed() >= PLAIN_EVERY => {
+                self.last_line = Instant::now();
+                let rate = done as f64 / self.started.elapsed().as_secs_f64();
+                eprintln!("iteration {done}/{total}, loss {loss:.4}, {rate:.0} it/s");
+            }
+            None => {}
+        }
+    }
+
+    fn on_evaluation(&mut self, evaluation: &Evaluation) {
+        let line = format!("train acc, test acc | {:.4}, {:.4}", evaluation.train_acc, evaluation.test_acc);
+        match &self.bar {
+            Some(bar) => bar.suspend(|| println!("{line}")),
+            None => println!("{line}"),
+        }
+    }
+}
