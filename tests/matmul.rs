@@ -49,7 +49,7 @@ fn accumulates_into_c_when_asked() {
 #[test]
 fn handles_empty_dimensions() {
     let c = matmul(Array2::<f32>::zeros((3, 0)).view(), Array2::zeros((0, 4)).view());
-    assert_eq!(c, Array2::zeros((3, 4)));
+    assert_eq!(c, Array2::<f32>::zeros((3, 4)));
     assert_eq!(matmul(Array2::<f32>::zeros((0, 5)).view(), Array2::zeros((5, 4)).view()).dim(), (0, 4));
 }
 
