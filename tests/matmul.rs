@@ -58,3 +58,99 @@ fn handles_empty_dimensions() {
 fn panics_with_the_shapes_when_they_do_not_chain() {
     matmul(Array2::<f32>::zeros((2, 3)).view(), Array2::zeros((4, 5)).view());
 }
+
+mod sparse {
+    use mitbadak::matmul::simd::{Isa, dispatch};
+    use mitbadak::matmul::{Operand, SparseRows, matmul, matmul_reference};
+    use mitbadak::seeded_rng;
+    use ndarray::Array2;
+    use rand::RngExt;
+
+    /// A matrix with about `density` of its entries nonzero, like MNIST pixels or ReLU outputs.
+    fn sparse_matrix(rows: usize, cols: usize, density: f64, seed: u64) -> Array2<f32> {
+        let mut rng = seeded_rng(seed);
+        Array2::from_shape_simple_fn((rows, cols), || {
+            if rng.random::<f64>() < density { rng.random_range(0.0..1.0) } else { 0.0 }
+        })
+    }
+
+    fn dense(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+        let mut rng = seeded_rng(seed);
+        Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-1.0..1.0))
+    }
+
+    fn isas() -> Vec<Isa> {
+        if dispatch() == Isa::Scalar { vec![Isa::Scalar] } else { vec![Isa::Scalar, dispatch()] }
+    }
+
+    fn assert_close(got: &Array2<f32>, want: &Array2<f32>, context: &str) {
+        assert_eq!(got.dim(), want.dim(), "{context}");
+        let worst = got.iter().zip(want.iter()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "{context}: max difference {worst:e}");
+    }
+
+    #[test]
+    fn sparse_rows_hold_exactly_the_nonzeros() {
+        for (rows, cols) in [(1, 1), (3, 13), (7, 784), (4, 8)] {
+            let a = sparse_matrix(rows, cols, 0.2, (rows * cols) as u64);
+            let sparse = SparseRows::from_dense(a.as_slice().unwrap(), rows, cols);
+            assert_eq!(sparse.dim(), (rows, cols));
+            assert_eq!(sparse.nonzeros(), a.iter().filter(|&&v| v != 0.0).count());
+            assert_eq!(sparse.to_dense(), a.as_slice().unwrap());
+        }
+    }
+
+    /// Every block width (n from 1 to 100 covers 0-8 full vectors, every tail, and more than
+    /// one block), k not a multiple of the vector width, and several tiles (k = 784).
+    #[test]
+    fn kernels_match_the_reference_for_every_width_and_tail() {
+        for isa in isas() {
+            for n in [1, 2, 7, 8, 9, 15, 16, 17, 31, 50, 63, 64, 65, 70, 100] {
+                for (m, k) in [(1, 1), (3, 13), (5, 784), (70, 300)] {
+                    let context = format!("{isa:?} m={m} k={k} n={n}");
+                    let (a, b) = (sparse_matrix(m, k, 0.2, n as u64), dense(k, n, 7));
+                    let mut sparse = SparseRows::from_dense(a.as_slice().unwrap(), m, k);
+                    let want = matmul_reference(a.view(), b.view());
+                    let mut c = Array2::from_elem((m, n), 9.0f32);
+                    sparse.dot_into_on(isa, b.as_slice().unwrap(), n, c.as_slice_mut().unwrap(), false);
+                    assert_close(&c, &want, &context);
+                    sparse.dot_into_on(isa, b.as_slice().unwrap(), n, c.as_slice_mut().unwrap(), true);
+                    assert_close(&c, &(&want * 2.0), &format!("{context}, accumulating"));
+
+                    // xᵀ·dout with x: (k, m) sparse, dout: (k, n)
+                    let (x, dout) = (sparse_matrix(k, m, 0.2, n as u64 + 100), dense(k, n, 8));
+                    let mut sparse = SparseRows::from_dense(x.as_slice().unwrap(), k, m);
+                    let want = matmul_reference(x.t(), dout.view());
+                    let mut c = Array2::from_elem((m, n), 9.0f32);
+                    sparse.t_dot_into_on(isa, dout.as_slice().unwrap(), n, c.as_slice_mut().unwrap(), false);
+                    assert_close(&c, &want, &format!("{context}, transposed"));
+                    sparse.t_dot_into_on(isa, dout.as_slice().unwrap(), n, c.as_slice_mut().unwrap(), true);
+                    assert_close(&c, &(&want * 2.0), &format!("{context}, transposed, accumulating"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matmul_takes_the_sparse_path_for_sparse_inputs_and_agrees() {
+        // the seed's shapes: x·W1 and xᵀ·dout with MNIST-like input
+        let (x, w1, dout) = (sparse_matrix(100, 784, 0.19, 1), dense(784, 50, 2), dense(100, 50, 3));
+        assert_close(&matmul(x.view(), w1.view()), &matmul_reference(x.view(), w1.view()), "x·W1");
+        assert_close(&matmul(x.t(), dout.view()), &matmul_reference(x.t(), dout.view()), "xᵀ·dout");
+        let all_zero = Array2::<f32>::zeros((4, 9));
+        assert_eq!(matmul(all_zero.view(), dense(9, 3, 4).view()), Array2::<f32>::zeros((4, 3)));
+    }
+
+    #[test]
+    fn an_operand_gives_the_same_products_sparse_or_dense() {
+        for (x, seed) in [(sparse_matrix(100, 784, 0.19, 5), 6), (dense(20, 30, 7), 8)] {
+            let (w, dout) = (dense(x.ncols(), 50, seed), dense(x.nrows(), 50, seed + 1));
+            let mut operand = Operand::empty(x.ncols());
+            operand.set(x.clone());
+            assert_close(&operand.dot(w.view()), &matmul_reference(x.view(), w.view()), "x·W");
+            let mut dw = Array2::from_elem((x.ncols(), 50), 3.0f32);
+            operand.t_dot_into(dout.view(), dw.view_mut());
+            assert_close(&dw, &matmul_reference(x.t(), dout.view()), "xᵀ·dout");
+        }
+    }
+}

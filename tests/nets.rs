@@ -175,3 +175,38 @@ fn accuracy_counts_the_argmax_against_indices_or_one_hot() {
     assert_eq!(net.accuracy(&x, &labels).unwrap(), 0.75);
     assert_eq!(net.accuracy(&x, &one_hot::<f64>(&labels, 3)).unwrap(), 0.75);
 }
+
+/// The sparse path (a batch as sparse rows, the first `Affine` skipping zeros) against the
+/// dense path: the same scores, loss and gradients.
+#[test]
+fn a_sparse_batch_gives_what_the_dense_batch_gives() {
+    use mitbadak::layers::Input;
+    use mitbadak::matmul::SparseRows;
+    let mut rng = seeded_rng(4);
+    let x = Array2::from_shape_simple_fn((32, 40), || {
+        if rng.random::<f64>() < 0.2 { rng.random::<f32>() } else { 0.0 }
+    });
+    let labels: Vec<usize> = (0..32).map(|i| i % 10).collect();
+    let sparse = || Input::Sparse(SparseRows::from_dense(x.as_slice().unwrap(), 32, 40));
+    let dense = || Input::Dense(x.clone().into_dyn());
+    let config = MultiLayerNetConfig {
+        input_size: 40,
+        hidden_size_list: vec![16, 12],
+        output_size: 10,
+        ..Default::default()
+    };
+    let (mut a, mut b) = (
+        MultiLayerNet::<f32>::new(&config, &mut seeded_rng(5)),
+        MultiLayerNet::<f32>::new(&config, &mut seeded_rng(5)),
+    );
+
+    let (ya, yb) = (a.forward_input(sparse(), false).unwrap(), b.forward_input(dense(), false).unwrap());
+    assert!(ya.iter().zip(yb.iter()).all(|(p, q)| (p - q).abs() < 1e-5));
+    let (la, lb) =
+        (a.backprop_input(sparse(), &labels).unwrap(), b.backprop_input(dense(), &labels).unwrap());
+    assert!((la - lb).abs() < 1e-5, "{la} vs {lb}");
+    for (pa, pb) in a.params().iter().zip(b.params().iter()) {
+        let worst = pa.grad.iter().zip(pb.grad.iter()).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "{}: gradients differ by {worst:e}", pa.name);
+    }
+}

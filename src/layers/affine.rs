@@ -4,12 +4,15 @@
 //! forward:  x: (N, D) (any (N, ...) is flattened to (N, D)), W: (D, M), b: (M,) -> y: (N, M)
 //! backward: dx = dout·Wᵀ (reshaped back to x's shape), dW = xᵀ·dout, db = Σ_N dout
 //! ```
+//!
+//! `x` is kept as a [`Operand`]: when it is mostly zeros (MNIST's pixels), its nonzeros are
+//! found once in the forward pass and both `x·W` and `xᵀ·dout` skip the zeros.
 
 use ndarray::{Array1, Array2, ArrayD, Axis, Ix2};
 
-use super::{Layer, Param};
+use super::{Input, Layer, Param};
 use crate::Float;
-use crate::matmul::matmul;
+use crate::matmul::{Operand, matmul};
 
 /// The fully connected layer of the book, with weights `w` (the book's `W`) and bias `b`.
 #[derive(Debug, Clone)]
@@ -22,8 +25,8 @@ pub struct Affine<T> {
     pub dw: Array2<T>,
     /// `∂L/∂b` from the last backward.
     pub db: Array1<T>,
-    /// The last input, flattened to `(N, D)`.
-    x: Array2<T>,
+    /// The last input, flattened to `(N, D)` (with its nonzeros, when it is sparse).
+    x: Operand<T>,
     /// The last input's shape, restored on `dx`.
     original_x_shape: Vec<usize>,
 }
@@ -43,7 +46,7 @@ impl<T: Float> Affine<T> {
         Affine {
             dw: Array2::zeros(w.raw_dim()),
             db: Array1::zeros(b.raw_dim()),
-            x: Array2::zeros((0, w.nrows())),
+            x: Operand::empty(w.nrows()),
             original_x_shape: Vec::new(),
             w,
             b,
@@ -78,22 +81,50 @@ impl<T: Float> Layer<T> for Affine<T> {
             x.shape()
         );
         self.original_x_shape = x.shape().to_vec();
-        // x: (N, ...) -> (N, D)
-        let x = x.as_standard_layout().into_owned().into_shape_with_order((n, d)).expect("standard layout");
-        let mut out = matmul(x.view(), self.w.view());
+        // x: (N, ...) -> (N, D), without a copy when x is already in row-major order
+        let x = if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() };
+        self.x.set(x.into_shape_with_order((n, d)).expect("standard layout"));
+        let mut out = self.x.dot(self.w.view());
         out += &self.b;
-        self.x = x;
         out.into_dyn()
+    }
+
+    /// Sparse rows go straight to the zero-skipping products, without a dense copy.
+    fn forward_input(&mut self, x: Input<T>, train: bool) -> ArrayD<T> {
+        match x {
+            Input::Dense(x) => self.forward(x, train),
+            Input::Sparse(rows) => {
+                let (n, d) = rows.dim();
+                assert_eq!(
+                    d,
+                    self.input_size(),
+                    "Affine::forward: expected input (N, {}), got ({n}, {d})",
+                    self.input_size()
+                );
+                self.original_x_shape = vec![n, d];
+                self.x.set_sparse(rows);
+                let mut out = self.x.dot(self.w.view());
+                out += &self.b;
+                out.into_dyn()
+            }
+        }
     }
 
     fn backward(&mut self, dout: ArrayD<T>) -> ArrayD<T> {
         let dout = dout.into_dimensionality::<Ix2>().expect("Affine::backward: dout must be (N, M)");
-        assert_eq!(dout.dim(), (self.x.nrows(), self.output_size()), "Affine::backward: dout shape");
+        assert_eq!(dout.dim(), (self.x.rows(), self.output_size()), "Affine::backward: dout shape");
         // dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_N dout
         let dx = matmul(dout.view(), self.w.t());
-        self.dw = matmul(self.x.t(), dout.view());
-        self.db = dout.sum_axis(Axis(0));
+        self.backward_params(dout.into_dyn());
         dx.into_shape_with_order(self.original_x_shape.as_slice()).expect("dx has x's size")
+    }
+
+    fn backward_params(&mut self, dout: ArrayD<T>) {
+        let dout = dout.into_dimensionality::<Ix2>().expect("Affine::backward: dout must be (N, M)");
+        assert_eq!(dout.dim(), (self.x.rows(), self.output_size()), "Affine::backward: dout shape");
+        // dW = xᵀ·dout, db = Σ_N dout (into the buffers of the last step)
+        self.x.t_dot_into(dout.view(), self.dw.view_mut());
+        self.db = dout.sum_axis(Axis(0));
     }
 
     fn params(&mut self) -> Vec<Param<'_, T>> {

@@ -23,6 +23,7 @@ pub use softmax_with_loss::SoftmaxWithLoss;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::Float;
+use crate::matmul::SparseRows;
 use crate::targets::Targets;
 
 /// A layer of a network: forward, backward, and its parameters with their gradients.
@@ -34,13 +35,34 @@ pub trait Layer<T: Float>: Send {
     /// training behaviour of layers that have one (dropout, batch normalisation).
     fn forward(&mut self, x: ArrayD<T>, train: bool) -> ArrayD<T>;
 
+    /// [`Layer::forward`] for an input that may come as sparse rows (a batch of MNIST pixels,
+    /// 81% zeros, straight from the data set). Layers that can use the nonzeros directly
+    /// (`Affine`) do; the rest see the dense array.
+    fn forward_input(&mut self, x: Input<T>, train: bool) -> ArrayD<T> {
+        self.forward(x.into_dense(), train)
+    }
+
     /// Given `dout = ∂L/∂out`, fills the parameter gradients and returns `dx = ∂L/∂x`.
     fn backward(&mut self, dout: ArrayD<T>) -> ArrayD<T>;
+
+    /// Fills the parameter gradients only. A network's first layer needs no `dx` (nothing
+    /// comes before it), and for `Affine` on MNIST that `dx` would cost as much as the
+    /// forward pass; layers with parameters skip it here.
+    fn backward_params(&mut self, dout: ArrayD<T>) {
+        self.backward(dout);
+    }
 
     /// The layer's parameters with their gradients, under the layer's own names (`"W"`,
     /// `"b"`); a network numbers them (`W1`, `b1` ...). Layers without parameters have none.
     fn params(&mut self) -> Vec<Param<'_, T>> {
         Vec::new()
+    }
+
+    /// Every array that defines the layer, under its own names: its parameters' values, and
+    /// any state not trained by gradients (batch normalisation's running statistics), which
+    /// the layers that have some add by overriding this.
+    fn state(&mut self) -> Vec<(String, ArrayViewMutD<'_, T>)> {
+        self.params().into_iter().map(|p| (p.name, p.value)).collect()
     }
 }
 
@@ -60,6 +82,43 @@ pub trait LossLayer<T: Float>: Send {
     /// The output the loss was computed on: probabilities for softmax, `x` itself for the
     /// identity output of a regression.
     fn output(&self, x: ArrayD<T>) -> ArrayD<T>;
+}
+
+/// The input of a network's first layer: an array, or a batch `(N, D)` as sparse rows.
+#[derive(Debug, Clone)]
+pub enum Input<T> {
+    /// Any array `(N, ...)`.
+    Dense(ArrayD<T>),
+    /// The nonzeros of a batch `(N, D)` (in `f32`).
+    Sparse(SparseRows),
+}
+
+impl<T: Float> Input<T> {
+    /// The shape: `(N, ...)` of a dense input, `(N, D)` of sparse rows.
+    pub fn shape(&self) -> Vec<usize> {
+        match self {
+            Input::Dense(x) => x.shape().to_vec(),
+            Input::Sparse(rows) => vec![rows.dim().0, rows.dim().1],
+        }
+    }
+
+    /// The dense array.
+    pub fn into_dense(self) -> ArrayD<T> {
+        match self {
+            Input::Dense(x) => x,
+            Input::Sparse(rows) => {
+                let (n, d) = rows.dim();
+                let values = rows.to_dense().into_iter().map(|v| T::from_f64(v as f64)).collect();
+                ArrayD::from_shape_vec(ndarray::IxDyn(&[n, d]), values).expect("n·d values")
+            }
+        }
+    }
+}
+
+impl<T> From<ArrayD<T>> for Input<T> {
+    fn from(x: ArrayD<T>) -> Self {
+        Input::Dense(x)
+    }
 }
 
 /// One parameter of a layer and its gradient.

@@ -12,12 +12,12 @@ pub use architecture::Architecture;
 pub use multi_layer_net::{Activation, Head, MultiLayerNet, MultiLayerNetConfig};
 pub use two_layer_net::TwoLayerNet;
 
-use ndarray::{Array1, Array2, ArrayD};
+use ndarray::{Array1, Array2, ArrayD, ArrayViewMutD};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::{Result, shape_str};
 use crate::gradient::numerical_gradient_by;
-use crate::layers::{Layer, LossLayer, Param};
+use crate::layers::{Input, Layer, LossLayer, Param};
 use crate::targets::{AsTargets, argmax_rows};
 use crate::{Error, Float};
 
@@ -44,9 +44,16 @@ pub trait Network<T: Float>: Send {
     ///
     /// **Errors** if a sample of `x` does not have [`Network::input_shape`]'s size.
     fn forward(&mut self, x: ArrayD<T>, train: bool) -> Result<ArrayD<T>> {
-        check_input(self.name(), &self.input_shape(), x.shape())?;
+        self.forward_input(Input::Dense(x), train)
+    }
+
+    /// [`Network::forward`] for an input that may come as sparse rows (see [`Input`]).
+    fn forward_input(&mut self, x: Input<T>, train: bool) -> Result<ArrayD<T>> {
+        check_input(self.name(), &self.input_shape(), &x.shape())?;
         let (layers, _) = self.layers();
-        Ok(layers.iter_mut().fold(x, |x, layer| layer.forward(x, train)))
+        let Some((first, rest)) = layers.split_first_mut() else { return Ok(x.into_dense()) };
+        let y = first.forward_input(x, train);
+        Ok(rest.iter_mut().fold(y, |y, layer| layer.forward(y, train)))
     }
 
     /// The scores `(N, C)` for a batch `x` (before the loss layer's softmax), in inference mode.
@@ -64,13 +71,13 @@ pub trait Network<T: Float>: Send {
 
     /// The loss for inputs `x` and targets `t` (one-hot rows or class indices), in inference mode.
     fn loss(&mut self, x: &ArrayD<T>, t: &dyn AsTargets<T>) -> Result<T> {
-        self.loss_in_mode(x.clone(), t, false)
+        self.loss_in_mode(Input::Dense(x.clone()), t, false)
     }
 
     /// The loss in training (`train = true`) or inference mode.
-    fn loss_in_mode(&mut self, x: ArrayD<T>, t: &dyn AsTargets<T>, train: bool) -> Result<T> {
+    fn loss_in_mode(&mut self, x: Input<T>, t: &dyn AsTargets<T>, train: bool) -> Result<T> {
         let n = x.shape().first().copied().unwrap_or(0);
-        let y = self.forward(x, train)?;
+        let y = self.forward_input(x, train)?;
         let t = t.as_targets();
         if t.len() != n {
             return Err(Error::shape(
@@ -97,10 +104,18 @@ pub trait Network<T: Float>: Send {
 
     /// Forward in training mode, then backward: every layer's gradients are filled. Returns the loss.
     fn backprop(&mut self, x: ArrayD<T>, t: &dyn AsTargets<T>) -> Result<T> {
+        self.backprop_input(Input::Dense(x), t)
+    }
+
+    /// [`Network::backprop`] for an input that may come as sparse rows (see [`Input`]).
+    fn backprop_input(&mut self, x: Input<T>, t: &dyn AsTargets<T>) -> Result<T> {
         let loss = self.loss_in_mode(x, t, true)?;
         let (layers, last_layer) = self.layers();
-        let dout = last_layer.backward();
-        layers.iter_mut().rev().fold(dout, |dout, layer| layer.backward(dout));
+        let mut dout = last_layer.backward();
+        if let Some((first, rest)) = layers.split_first_mut() {
+            dout = rest.iter_mut().rev().fold(dout, |dout, layer| layer.backward(dout));
+            first.backward_params(dout); // the input's gradient is nobody's business
+        }
         Ok(loss)
     }
 
@@ -122,7 +137,7 @@ pub trait Network<T: Float>: Send {
             let grad = numerical_gradient_by(len, |i, delta| {
                 let original = set_param_element(self, k, i, None);
                 set_param_element(self, k, i, Some(original + delta));
-                let loss = self.loss_in_mode(x.clone(), t, true);
+                let loss = self.loss_in_mode(Input::Dense(x.clone()), t, true);
                 set_param_element(self, k, i, Some(original));
                 loss.unwrap_or_else(|e| {
                     failure.get_or_insert(e);
@@ -141,20 +156,70 @@ pub trait Network<T: Float>: Send {
     /// gives `Wk`, `bk`; layers after it without weights number theirs `k` too.
     fn params(&mut self) -> Vec<Param<'_, T>> {
         let (layers, _) = self.layers();
-        let mut k = 0;
+        let numbers = layer_numbers(layers);
         let mut params = Vec::new();
-        for layer in layers.iter_mut() {
-            let mut own = layer.params();
-            if own.iter().any(|p| p.name == "W") {
-                k += 1;
-            }
-            for p in own.iter_mut() {
-                p.name = format!("{}{k}", p.name);
-            }
-            params.extend(own);
+        for (layer, k) in layers.iter_mut().zip(numbers) {
+            params.extend(layer.params().into_iter().map(|p| Param { name: format!("{}{k}", p.name), ..p }));
         }
         params
     }
+
+    /// Everything that makes the network what it is, named and numbered as
+    /// [`Network::params`]: parameters, and buffers such as batch normalisation's statistics.
+    fn state(&mut self) -> Vec<(String, ArrayViewMutD<'_, T>)> {
+        let (layers, _) = self.layers();
+        let numbers = layer_numbers(layers);
+        let mut state = Vec::new();
+        for (layer, k) in layers.iter_mut().zip(numbers) {
+            state.extend(layer.state().into_iter().map(|(name, value)| (format!("{name}{k}"), value)));
+        }
+        state
+    }
+
+    /// A copy of [`Network::state`]: what an evaluation on another thread, or a checkpoint, needs.
+    fn snapshot(&mut self) -> Vec<ArrayD<T>> {
+        self.state().into_iter().map(|(_, value)| value.to_owned()).collect()
+    }
+
+    /// Puts a [`Network::snapshot`] back.
+    ///
+    /// **Errors** if it is not a snapshot of a network of this shape.
+    fn restore(&mut self, snapshot: &[ArrayD<T>]) -> Result<()> {
+        let name = self.name();
+        let mut state = self.state();
+        if state.len() != snapshot.len() {
+            return Err(Error::shape(
+                format!("{name} state"),
+                format!("{} arrays", state.len()),
+                format!("{} arrays", snapshot.len()),
+            ));
+        }
+        for ((key, value), saved) in state.iter_mut().zip(snapshot) {
+            if value.shape() != saved.shape() {
+                return Err(Error::shape(
+                    format!("{name} {key}"),
+                    shape_str(value.shape()),
+                    shape_str(saved.shape()),
+                ));
+            }
+            value.assign(saved);
+        }
+        Ok(())
+    }
+}
+
+/// The number each layer's parameters get: the count of layers with weights (`W`) so far.
+fn layer_numbers<T: Float>(layers: &mut [Box<dyn Layer<T>>]) -> Vec<usize> {
+    let mut k = 0;
+    layers
+        .iter_mut()
+        .map(|layer| {
+            if layer.params().iter().any(|p| p.name == "W") {
+                k += 1;
+            }
+            k
+        })
+        .collect()
 }
 
 /// Reads element `i` (in memory order) of parameter `k`, and writes `value` there if given.

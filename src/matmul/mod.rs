@@ -1,0 +1,265 @@
+//! Matrix multiply: the one place the library multiplies matrices.
+//!
+//! `C = A·B` with `A: (M, K)`, `B: (K, N)`, `C: (M, N)`, for views of any strides, so a
+//! transpose (`x.t()`) costs nothing. Two paths:
+//!
+//! - `f32` products whose left operand is mostly zeros (MNIST's pixels: 81% zeros) go to the
+//!   zero-skipping kernels of [`sparse`], which do only the multiply-adds that matter;
+//! - everything else goes to the `gemm` crate, which was faster single-threaded than
+//!   `matrixmultiply` on the seed's small shapes (`benches/matmul.rs` measures all three).
+//!
+//! [`matmul_reference`] is the plain triple loop both paths are tested against.
+
+pub mod simd;
+pub mod sparse;
+
+pub use sparse::SparseRows;
+
+use std::any::TypeId;
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+
+use crate::Float;
+
+/// Left operands with at most this fraction of nonzeros take the zero-skipping path.
+pub const SPARSE_MAX_DENSITY: f64 = 0.5;
+
+/// Products with at least this many multiply-adds are split across threads; smaller ones
+/// run on the calling thread, where thread hand-off would cost more than it saves.
+const PARALLEL_MIN_MULADDS: usize = 8 << 20;
+
+/// Returns `a · b`.
+///
+/// **Panics** if `a.ncols() != b.nrows()`.
+///
+/// ```
+/// use ndarray::array;
+/// let c = mitbadak::matmul(array![[1.0, 2.0], [3.0, 4.0]].view(), array![[5.0], [6.0]].view());
+/// assert_eq!(c, array![[17.0], [39.0]]);
+/// ```
+pub fn matmul<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>) -> Array2<T> {
+    let mut c = Array2::zeros((a.nrows(), b.ncols()));
+    matmul_into(a, b, c.view_mut(), false);
+    c
+}
+
+/// Writes `a · b` into `c` (`accumulate = false`) or adds it to `c` (`accumulate = true`).
+///
+/// **Panics** if the shapes do not chain: `a: (M, K)`, `b: (K, N)`, `c: (M, N)`.
+pub fn matmul_into<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, accumulate: bool) {
+    if has_work(a, b, c.view_mut(), accumulate) && !try_sparse(a, b, c.view_mut(), accumulate) {
+        dense(a, b, c, accumulate);
+    }
+}
+
+/// [`matmul_into`] on the dense path (the `gemm` crate) whatever the operands hold.
+///
+/// **Panics** if the shapes do not chain.
+pub fn gemm_into<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, accumulate: bool) {
+    if has_work(a, b, c.view_mut(), accumulate) {
+        dense(a, b, c, accumulate);
+    }
+}
+
+/// Checks that the shapes chain, and settles the products with an empty dimension (an empty
+/// inner dimension gives zeros). Returns whether a product remains to be computed.
+fn has_work<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, accumulate: bool) -> bool {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    assert!(
+        b.nrows() == k && c.dim() == (m, n),
+        "matmul: shapes do not chain: a {:?} · b {:?} into c {:?}",
+        a.dim(),
+        b.dim(),
+        c.dim()
+    );
+    if k == 0 && !accumulate {
+        c.fill(T::zero());
+    }
+    m > 0 && n > 0 && k > 0
+}
+
+/// `c (+)= a · b` by the `gemm` crate, shapes checked and nonempty.
+fn dense<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, accumulate: bool) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    let parallelism =
+        if m * k * n >= PARALLEL_MIN_MULADDS { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
+    let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
+    let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
+    // SAFETY: the pointers and strides come from live ndarray views whose shapes were
+    // checked above to be (m, k), (k, n) and (m, n); `c` is borrowed mutably, so it does
+    // not alias `a` or `b`. gemm's convention is dst = alpha·dst + beta·lhs·rhs, and with
+    // read_dst = false it never reads dst.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            c_cs,
+            c_rs,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// The plain triple loop `c[i][j] = Σ_p a[i][p]·b[p][j]`, the reference [`matmul`] is tested against.
+///
+/// **Panics** if `a.ncols() != b.nrows()`.
+pub fn matmul_reference<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>) -> Array2<T> {
+    assert_eq!(a.ncols(), b.nrows(), "matmul_reference: a {:?} · b {:?}", a.dim(), b.dim());
+    Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
+        (0..a.ncols()).fold(T::zero(), |sum, p| sum + a[[i, p]] * b[[p, j]])
+    })
+}
+
+/// Runs the product on the sparse kernels when `T` is `f32`, the operands are contiguous
+/// (`a` row-major, or column-major as `xᵀ` is) and `a` is sparse enough. Returns whether it did.
+fn try_sparse<T: Float>(
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    mut c: ArrayViewMut2<T>,
+    accumulate: bool,
+) -> bool {
+    if TypeId::of::<T>() != TypeId::of::<f32>() {
+        return false;
+    }
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    let (Some(b), Some(c)) = (b.as_slice(), c.as_slice_mut()) else { return false };
+    let (b, c) = (as_f32(b), as_f32_mut(c));
+    if let Some(a) = a.as_slice().map(as_f32).filter(|a| density(a, m) <= SPARSE_MAX_DENSITY) {
+        SparseRows::from_dense(a, m, k).dot_into(b, n, c, accumulate);
+        return true;
+    }
+    if let Some(a_t) = a.t().as_slice().map(as_f32).filter(|a_t| density(a_t, k) <= SPARSE_MAX_DENSITY) {
+        SparseRows::from_dense(a_t, k, m).t_dot_into(b, n, c, accumulate);
+        return true;
+    }
+    false
+}
+
+/// The left operand of the products of a layer, `x` in `x·W` and `xᵀ·dout`: the array, and
+/// its nonzeros in [`SparseRows`] when it is mostly zeros (found once, used by both), or the
+/// sparse rows alone when that is how the batch came.
+#[derive(Debug, Clone)]
+pub struct Operand<T> {
+    dense: Option<Array2<T>>,
+    sparse: Option<SparseRows>,
+    rows: usize,
+}
+
+impl<T: Float> Operand<T> {
+    /// An empty `(0, cols)` operand.
+    pub fn empty(cols: usize) -> Self {
+        Operand { dense: Some(Array2::zeros((0, cols))), sparse: None, rows: 0 }
+    }
+
+    /// Holds `a` (it must be in row-major order), finding its nonzeros if there are few,
+    /// into the memory of the last operand held.
+    ///
+    /// **Panics** if `a` is not in row-major order.
+    pub fn set(&mut self, a: Array2<T>) {
+        assert!(a.is_standard_layout(), "Operand::set: the array must be in row-major order");
+        let (rows, cols) = a.dim();
+        let sparse_enough = TypeId::of::<T>() == TypeId::of::<f32>()
+            && a.as_slice().map(as_f32).is_some_and(|values| density(values, rows) <= SPARSE_MAX_DENSITY);
+        if sparse_enough {
+            let sparse = self.sparse.get_or_insert_with(SparseRows::default);
+            sparse.fill_from(as_f32(a.as_slice().expect("row-major")), rows, cols);
+        } else {
+            self.sparse = None;
+        }
+        (self.dense, self.rows) = (Some(a), rows);
+    }
+
+    /// Holds a batch given as its nonzeros.
+    pub fn set_sparse(&mut self, rows: SparseRows) {
+        (self.rows, self.dense, self.sparse) = (rows.dim().0, None, Some(rows));
+    }
+
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// `self · b`.
+    ///
+    /// **Panics** if the shapes do not chain.
+    pub fn dot(&mut self, b: ArrayView2<T>) -> Array2<T> {
+        let mut c = Array2::zeros((self.rows, b.ncols()));
+        match (&mut self.sparse, &self.dense, b.as_slice()) {
+            (Some(sparse), _, Some(b_values)) if TypeId::of::<T>() == TypeId::of::<f32>() => {
+                assert_eq!(b.nrows(), sparse.dim().1, "Operand::dot: shapes do not chain");
+                sparse.dot_into(
+                    as_f32(b_values),
+                    b.ncols(),
+                    as_f32_mut(c.as_slice_mut().expect("new")),
+                    false,
+                )
+            }
+            (_, Some(dense), _) => gemm_into(dense.view(), b, c.view_mut(), false),
+            (Some(sparse), None, _) => {
+                let dense = Array2::from_shape_vec(sparse.dim(), sparse.to_dense()).expect("rows·cols");
+                gemm_into(dense.mapv(|v| T::from_f64(v as f64)).view(), b, c.view_mut(), false)
+            }
+            (None, None, _) => unreachable!("an operand holds its rows one way or the other"),
+        }
+        c
+    }
+
+    /// `c = selfᵀ · b`, into `c`.
+    ///
+    /// **Panics** if the shapes do not chain.
+    pub fn t_dot_into(&mut self, b: ArrayView2<T>, mut c: ArrayViewMut2<T>) {
+        match (&mut self.sparse, &self.dense, b.as_slice(), c.as_slice_mut()) {
+            (Some(sparse), _, Some(b_values), Some(c_values)) if TypeId::of::<T>() == TypeId::of::<f32>() => {
+                sparse.t_dot_into(as_f32(b_values), b.ncols(), as_f32_mut(c_values), false)
+            }
+            (_, Some(dense), _, _) => gemm_into(dense.t(), b, c, false),
+            (Some(sparse), None, _, _) => {
+                let dense = Array2::from_shape_vec(sparse.dim(), sparse.to_dense()).expect("rows·cols");
+                gemm_into(dense.mapv(|v| T::from_f64(v as f64)).t(), b, c, false)
+            }
+            (None, None, _, _) => unreachable!("an operand holds its rows one way or the other"),
+        }
+    }
+}
+
+/// Rows whose nonzeros are counted to estimate a matrix's density: enough to tell MNIST
+/// pixels or ReLU outputs from dense data, few enough to cost nothing next to the product.
+const DENSITY_SAMPLE_ROWS: usize = 32;
+
+/// The fraction of nonzeros, estimated on up to [`DENSITY_SAMPLE_ROWS`] rows spread evenly
+/// over the `rows` rows of `values`.
+fn density(values: &[f32], rows: usize) -> f64 {
+    let cols = values.len() / rows.max(1);
+    let step = rows.div_ceil(DENSITY_SAMPLE_ROWS).max(1);
+    let sampled: Vec<&[f32]> = values.chunks_exact(cols.max(1)).step_by(step).collect();
+    let nonzeros: usize = sampled.iter().map(|row| sparse::count_nonzeros(row)).sum();
+    nonzeros as f64 / (sampled.len() * cols).max(1) as f64
+}
+
+fn as_f32<T: Float>(values: &[T]) -> &[f32] {
+    assert_eq!(TypeId::of::<T>(), TypeId::of::<f32>());
+    // SAFETY: T is f32 (checked above), so the slice is a slice of f32.
+    unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), values.len()) }
+}
+
+fn as_f32_mut<T: Float>(values: &mut [T]) -> &mut [f32] {
+    assert_eq!(TypeId::of::<T>(), TypeId::of::<f32>());
+    // SAFETY: as in as_f32; the borrow is unique.
+    unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len()) }
+}

@@ -1,0 +1,238 @@
+//! The few vector operations the kernels need, for AVX2 with FMA and for plain scalars.
+//!
+//! A kernel is written once, generic over [`Simd`], and instantiated per instruction set;
+//! [`dispatch`] picks the best one the CPU has, once.
+
+/// A vector of `LANES` f32 and the operations the kernels use.
+///
+/// # Safety
+/// Implementations are only called where the CPU supports their instructions (see [`dispatch`]);
+/// the pointer functions read or write `LANES` (or `len`) floats that the caller guarantees exist.
+pub(crate) unsafe trait Simd: Copy {
+    /// The vector type.
+    type V: Copy;
+    /// Which lanes a partial load or store touches.
+    type Mask: Copy;
+    /// Floats per vector.
+    const LANES: usize;
+    /// All zeros.
+    unsafe fn zero(self) -> Self::V;
+    /// `x` in every lane.
+    unsafe fn splat(self, x: f32) -> Self::V;
+    /// `LANES` floats from `p`.
+    unsafe fn load(self, p: *const f32) -> Self::V;
+    /// Writes `LANES` floats to `p`.
+    unsafe fn store(self, p: *mut f32, v: Self::V);
+    /// The mask of the first `len < LANES` lanes.
+    unsafe fn first_lanes(self, len: usize) -> Self::Mask;
+    /// The masked floats from `p`, zeros elsewhere.
+    unsafe fn load_masked(self, p: *const f32, mask: Self::Mask) -> Self::V;
+    /// Writes the masked lanes of `v` to `p`. Slow on AMD's Zen: not for inner loops.
+    unsafe fn store_masked(self, p: *mut f32, v: Self::V, mask: Self::Mask);
+    /// `a·b + c`, fused where the CPU can.
+    unsafe fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// Writes the positions (`base + lane`) of the nonzeros among the `LANES` floats at `p`
+    /// to the front of `index`, and returns how many there are. May write `LANES` entries
+    /// whatever the count: the buffer needs that slack.
+    unsafe fn pack_nonzeros(self, p: *const f32, base: u32, index: *mut u32) -> usize;
+}
+
+/// One float at a time: the fallback for CPUs without AVX2 and other architectures.
+#[derive(Clone, Copy)]
+pub(crate) struct Scalar;
+
+// SAFETY: plain scalar code runs on every CPU; pointers are read one float at a time.
+unsafe impl Simd for Scalar {
+    type V = f32;
+    type Mask = ();
+    const LANES: usize = 1;
+    unsafe fn zero(self) -> f32 {
+        0.0
+    }
+    unsafe fn splat(self, x: f32) -> f32 {
+        x
+    }
+    unsafe fn load(self, p: *const f32) -> f32 {
+        unsafe { *p }
+    }
+    unsafe fn store(self, p: *mut f32, v: f32) {
+        unsafe { *p = v }
+    }
+    unsafe fn first_lanes(self, _len: usize) {}
+    unsafe fn load_masked(self, _p: *const f32, _mask: ()) -> f32 {
+        0.0 // a partial scalar has no lanes
+    }
+    unsafe fn store_masked(self, _p: *mut f32, _v: f32, _mask: ()) {}
+    unsafe fn mul_add(self, a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    unsafe fn pack_nonzeros(self, p: *const f32, base: u32, index: *mut u32) -> usize {
+        // branch-free: always write, advance only past a nonzero
+        unsafe {
+            *index = base;
+            (*p != 0.0) as usize
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx2::Avx2;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::Simd;
+
+    /// 8 floats per vector, fused multiply-add.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx2;
+
+    /// For each 8-bit mask, the lanes whose bit is set, packed to the front (the "left-pack"
+    /// of AVX2 code): added to a group's first position, the positions of its nonzeros.
+    static LEFT_PACK: [[u32; 8]; 256] = left_pack_table();
+
+    const fn left_pack_table() -> [[u32; 8]; 256] {
+        let mut table = [[0u32; 8]; 256];
+        let mut mask = 0;
+        while mask < 256 {
+            let (mut lane, mut packed) = (0, 0);
+            while lane < 8 {
+                if mask & (1 << lane) != 0 {
+                    table[mask][packed] = lane as u32;
+                    packed += 1;
+                }
+                lane += 1;
+            }
+            mask += 1;
+        }
+        table
+    }
+
+    // SAFETY: only called from functions compiled with avx2 and fma enabled, chosen by
+    // `dispatch` after checking that the CPU has both.
+    unsafe impl Simd for Avx2 {
+        type V = __m256;
+        type Mask = __m256i;
+        const LANES: usize = 8;
+        #[inline(always)]
+        unsafe fn zero(self) -> __m256 {
+            unsafe { _mm256_setzero_ps() }
+        }
+        #[inline(always)]
+        unsafe fn splat(self, x: f32) -> __m256 {
+            unsafe { _mm256_set1_ps(x) }
+        }
+        #[inline(always)]
+        unsafe fn load(self, p: *const f32) -> __m256 {
+            unsafe { _mm256_loadu_ps(p) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32, v: __m256) {
+            unsafe { _mm256_storeu_ps(p, v) }
+        }
+        #[inline(always)]
+        unsafe fn first_lanes(self, len: usize) -> __m256i {
+            unsafe {
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(len as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_masked(self, p: *const f32, mask: __m256i) -> __m256 {
+            unsafe { _mm256_maskload_ps(p, mask) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(self, p: *mut f32, v: __m256, mask: __m256i) {
+            unsafe { _mm256_maskstore_ps(p, mask, v) }
+        }
+        #[inline(always)]
+        unsafe fn mul_add(self, a: __m256, b: __m256, c: __m256) -> __m256 {
+            unsafe { _mm256_fmadd_ps(a, b, c) }
+        }
+        #[inline(always)]
+        unsafe fn pack_nonzeros(self, p: *const f32, base: u32, index: *mut u32) -> usize {
+            unsafe {
+                let zero = _mm256_cmp_ps::<_CMP_EQ_OQ>(_mm256_loadu_ps(p), _mm256_setzero_ps());
+                let mask = !(_mm256_movemask_ps(zero) as u32) & 0xFF;
+                // most groups of 8 pixels are blank: skipping them beats writing nothing
+                if mask == 0 {
+                    return 0;
+                }
+                let lanes = _mm256_loadu_si256(LEFT_PACK[mask as usize].as_ptr().cast());
+                _mm256_storeu_si256(index.cast(), _mm256_add_epi32(lanes, _mm256_set1_epi32(base as i32)));
+                mask.count_ones() as usize
+            }
+        }
+    }
+}
+
+/// The instruction sets a kernel can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX2 with FMA (and POPCNT, which every AVX2 CPU has).
+    Avx2,
+    /// Plain scalar code.
+    Scalar,
+}
+
+/// The best instruction set this CPU offers, detected once.
+pub fn dispatch() -> Isa {
+    static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+    *ISA.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("popcnt")
+        {
+            return Isa::Avx2;
+        }
+        Isa::Scalar
+    })
+}
+
+/// Appends the positions and values of the nonzero bytes of `bytes` (an image's pixels).
+/// With AVX2, 32 bytes are checked at a time, and only their nonzeros are visited.
+///
+/// **Panics** if `bytes` is longer than 65,536 (positions are 16 bits).
+pub(crate) fn nonzero_bytes(bytes: &[u8], positions: &mut Vec<u16>, values: &mut Vec<u8>) {
+    assert!(bytes.len() <= 1 << 16, "nonzero_bytes: {} bytes do not fit 16-bit positions", bytes.len());
+    match dispatch() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: dispatch() found avx2 and popcnt on this CPU.
+        Isa::Avx2 => unsafe { nonzero_bytes_avx2(bytes, positions, values) },
+        _ => nonzero_bytes_from(0, bytes, positions, values),
+    }
+}
+
+fn nonzero_bytes_from(start: usize, bytes: &[u8], positions: &mut Vec<u16>, values: &mut Vec<u8>) {
+    for (p, &v) in bytes.iter().enumerate().skip(start) {
+        if v != 0 {
+            positions.push(p as u16);
+            values.push(v);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,popcnt")]
+unsafe fn nonzero_bytes_avx2(bytes: &[u8], positions: &mut Vec<u16>, values: &mut Vec<u8>) {
+    use std::arch::x86_64::*;
+    let full = bytes.len() / 32 * 32;
+    for group in (0..full).step_by(32) {
+        // SAFETY: group + 32 <= bytes.len()
+        let mut mask = unsafe {
+            let zero = _mm256_cmpeq_epi8(
+                _mm256_loadu_si256(bytes.as_ptr().add(group).cast()),
+                _mm256_setzero_si256(),
+            );
+            !(_mm256_movemask_epi8(zero) as u32)
+        };
+        while mask != 0 {
+            let p = group + mask.trailing_zeros() as usize;
+            positions.push(p as u16);
+            values.push(bytes[p]);
+            mask &= mask - 1;
+        }
+    }
+    nonzero_bytes_from(full, bytes, positions, values);
+}
