@@ -138,3 +138,21 @@ fn the_embedded_mnist_has_the_known_counts() {
     assert_eq!(counts, [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
     assert_eq!(data.train.labels[..5], [5, 0, 4, 1, 9]);
 }
+
+#[test]
+fn sparse_and_dense_batches_of_a_data_set_hold_the_same_pixels() {
+    use mitbadak::layers::Input;
+    let data = Mnist::load(&common::mnist_dir()).unwrap();
+    let indices = [0, 59_999, 7, 7, 31_337];
+    let dense = data.train.batch(&indices, &[784]);
+    match data.train.input_batch(&indices, &[784]) {
+        Input::Sparse(rows) => assert_eq!(rows.to_dense(), dense.as_slice().unwrap()),
+        Input::Dense(_) => panic!("MNIST is sparse enough for sparse rows"),
+    }
+    // a network whose input has several axes gets the dense array
+    assert!(
+        matches!(data.train.input_batch(&indices, &[1, 28, 28]), Input::Dense(x) if x.shape() == [5, 1, 28, 28])
+    );
+    assert_eq!(data.train.image(0).iter().filter(|&&p| p != 0).count(), 166);
+    assert!((data.train.density() - 0.1918).abs() < 1e-3, "{}", data.train.density());
+}

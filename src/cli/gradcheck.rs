@@ -27,7 +27,7 @@ pub fn run(args: GradcheckArgs) -> Result<()> {
     let size = mnist.train.sample_size();
     let mut network = TwoLayerNet::<f64>::new(size, 50, mnist.classes, 0.01, &mut seeded_rng(args.seed));
     // x_batch = x_train[:3], t_batch = t_train[:3]
-    let x_batch: Vec<f64> = mnist.train.images[..3 * size].iter().map(|&p| p as f64 / 255.0).collect();
+    let x_batch: Vec<f64> = (0..3).flat_map(|i| mnist.train.image(i)).map(|p| p as f64 / 255.0).collect();
     let x_batch = ArrayD::from_shape_vec(IxDyn(&[3, size]), x_batch)?;
     let t_batch = mnist.train.labels_of(&[0, 1, 2]);
     println!(

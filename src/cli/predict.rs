@@ -71,7 +71,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
                 );
             }
             println!("{:?} image {index} (label {})", args.set, set.labels[index]);
-            (set.image(index).iter().map(|&p| p as f32 / 255.0).collect(), mnist.classes)
+            (set.image(index).into_iter().map(|p| p as f32 / 255.0).collect(), mnist.classes)
         }
         (None, None) => unreachable!("clap requires an image or --index"),
     };

@@ -53,8 +53,7 @@ pub fn run(args: ShowArgs) -> Result<()> {
     }
     let name = format!("{}-{}.png", if args.set == Split::Train { "train" } else { "test" }, args.index);
     let out = args.out.unwrap_or_else(|| PathBuf::from("runs/show").join(name));
-    let image =
-        image::GrayImage::from_raw(cols as u32, rows as u32, pixels.to_vec()).expect("rows·cols pixels");
+    let image = image::GrayImage::from_raw(cols as u32, rows as u32, pixels).expect("rows·cols pixels");
     let large = resize(&image, cols as u32 * SCALE, rows as u32 * SCALE, FilterType::Nearest);
     let mut png = Vec::new();
     large.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
