@@ -9,15 +9,22 @@
 //!     if i % iter_per_epoch == 0 (and after the last step): train acc, test acc
 //! ```
 
+use std::ops::Range;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::time::Duration;
+
+use ndarray::ArrayD;
 use rand::RngExt;
 use rand::seq::SliceRandom;
 
 use crate::data::{Dataset, Mnist};
 use crate::error::Result;
+use crate::layers::Input;
+use crate::nets::Architecture;
 use crate::nets::Network;
 use crate::optim::Optimizer;
 use crate::targets::argmax;
-use crate::{Error, seeded_rng};
+use crate::{Error, SeededRng, seeded_rng};
 
 /// How mini-batches are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +140,11 @@ impl Progress for Silent {}
 /// Trains `network` on `data.train` with `optimizer`, measuring accuracy on both splits
 /// once per epoch and after the last step.
 ///
+/// The second core works beside the training loop: it draws and gathers the mini-batches a
+/// few steps ahead, and measures the accuracies on a snapshot of the weights, a chunk at a
+/// time in between. The results are reported to `progress` in order as they arrive, and
+/// are the numbers the same work done in line would give.
+///
 /// **Errors** if the configuration does not fit the data, the network does not take the
 /// data's images, or the loss stops being a finite number (then lower the learning rate).
 pub fn train(
@@ -145,78 +157,265 @@ pub fn train(
     let train_size = data.train.len();
     config.validate(train_size)?;
     check_network_takes(network, &data.train)?;
-    let input_shape = network.input_shape();
     let iter_per_epoch = config.iter_per_epoch(train_size);
-
-    let mut rng = seeded_rng(config.seed);
-    rng.set_stream(1); // a stream of its own, apart from the one that drew the weights
-    let mut order: Vec<usize> = (0..train_size).collect();
-    let mut next_in_order = train_size;
+    let helper =
+        Helper { config, data, input_shape: network.input_shape(), architecture: network.architecture() };
     let mut history = History::default();
-    for i in 0..config.iterations {
-        let batch_mask: Vec<usize> = match config.sampling {
-            Sampling::WithReplacement => {
-                (0..config.batch_size).map(|_| rng.random_range(0..train_size)).collect()
+
+    std::thread::scope(|scope| {
+        let (batch_sender, batches) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
+        let (snapshots, jobs) = mpsc::channel::<(usize, Vec<ArrayD<f32>>)>();
+        let (results, evaluations) = mpsc::channel::<Result<Evaluation>>();
+        scope.spawn(move || helper.run(batch_sender, jobs, results));
+
+        for i in 0..config.iterations {
+            let (x_batch, t_batch) = batches.recv().expect("the helper makes every batch of the run");
+            let loss = network.backprop_input(x_batch, &t_batch)? as f64;
+            if !loss.is_finite() {
+                return Err(Error::invalid(
+                    "training",
+                    format!(
+                        "the loss became {loss} at iteration {}: the learning rate {} is too high for this network; try a lower --lr",
+                        i + 1,
+                        optimizer.learning_rate()
+                    ),
+                ));
             }
-            Sampling::ShuffledEpochs => {
-                if next_in_order + config.batch_size > train_size {
-                    order.shuffle(&mut rng);
-                    next_in_order = 0;
-                }
-                next_in_order += config.batch_size;
-                order[next_in_order - config.batch_size..next_in_order].to_vec()
+            optimizer.update(&mut network.params());
+            history.loss.push(loss);
+            progress.on_step(i + 1, config.iterations, loss);
+
+            if i % iter_per_epoch == 0 && i + 1 < config.iterations {
+                snapshots.send((i + 1, network.snapshot())).expect("the helper runs until the snapshots end");
+            }
+            while let Ok(measured) = evaluations.try_recv() {
+                record(measured?, &mut history, progress);
+            }
+        }
+        drop(snapshots);
+        // the last measurement here, on the final weights, while the helper finishes its own
+        let (mut last, input_shape) =
+            (Measuring::new(config.iterations, iter_per_epoch), network.input_shape());
+        let last = loop {
+            if let Some(evaluation) = last.next_chunk(network, data, &input_shape)? {
+                break evaluation;
             }
         };
-        let x_batch = data.train.batch(&batch_mask, &input_shape);
-        let t_batch = data.train.labels_of(&batch_mask);
-
-        let loss = network.backprop(x_batch, &t_batch)? as f64;
-        if !loss.is_finite() {
-            return Err(Error::invalid(
-                "training",
-                format!(
-                    "the loss became {loss} at iteration {}: the learning rate {} is too high for this network; try a lower --lr",
-                    i + 1,
-                    optimizer.learning_rate()
-                ),
-            ));
+        for measured in evaluations {
+            record(measured?, &mut history, progress);
         }
-        optimizer.update(&mut network.params());
-        history.loss.push(loss);
-        progress.on_step(i + 1, config.iterations, loss);
-
-        if i % iter_per_epoch == 0 || i + 1 == config.iterations {
-            let evaluation = Evaluation {
-                iteration: i + 1,
-                epoch: (i + 1) as f64 / iter_per_epoch as f64,
-                train_acc: evaluate(network, &data.train)?,
-                test_acc: evaluate(network, &data.test)?,
-            };
-            progress.on_evaluation(&evaluation);
-            history.evaluations.push(evaluation);
-        }
-    }
+        record(last, &mut history, progress);
+        Ok(())
+    })?;
     Ok(history)
 }
 
-/// Images evaluated per forward pass: large enough for an efficient matrix multiply, small
-/// enough that the `f32` copy of a chunk stays a few megabytes.
-const EVAL_CHUNK: usize = 2000;
+/// Mini-batches the helper keeps ready: enough to cover one chunk of evaluation.
+const BATCHES_AHEAD: usize = 8;
+
+/// How long the helper waits for work when the batches are all made and nothing is to be
+/// measured.
+const HELPER_NAP: Duration = Duration::from_micros(200);
+
+/// A mini-batch: the images (sparse rows, or a dense array) and their labels.
+type Batch = (Input<f32>, Vec<usize>);
+
+/// The second core's share of a training run.
+struct Helper<'a> {
+    config: &'a TrainConfig,
+    data: &'a Mnist,
+    input_shape: Vec<usize>,
+    architecture: Architecture,
+}
+
+impl Helper<'_> {
+    /// Keeps `batches` filled and measures each snapshot, a chunk at a time, until both the
+    /// run's batches and its snapshots are done (or the training loop has stopped).
+    fn run(
+        self,
+        batches: SyncSender<Batch>,
+        jobs: Receiver<(usize, Vec<ArrayD<f32>>)>,
+        results: Sender<Result<Evaluation>>,
+    ) {
+        let iter_per_epoch = self.config.iter_per_epoch(self.data.train.len());
+        let mut sampler = Sampler::new(self.config, self.data.train.len());
+        let (mut made, mut waiting): (usize, Option<Batch>) = (0, None);
+        let mut twin: Box<dyn Network<f32>> = self.architecture.build(None, &mut seeded_rng(0));
+        let mut measuring: Option<Measuring> = None;
+        let mut jobs_open = true;
+        loop {
+            // batches first: the training loop waits on them
+            while made < self.config.iterations || waiting.is_some() {
+                let batch = waiting.take().unwrap_or_else(|| {
+                    made += 1;
+                    let batch_mask = sampler.next_batch();
+                    (
+                        self.data.train.input_batch(&batch_mask, &self.input_shape),
+                        self.data.train.labels_of(&batch_mask),
+                    )
+                });
+                match batches.try_send(batch) {
+                    Ok(()) => continue,
+                    Err(TrySendError::Full(batch)) => {
+                        waiting = Some(batch);
+                        break;
+                    }
+                    Err(TrySendError::Disconnected(_)) => return, // training stopped early
+                }
+            }
+            // then a chunk of the measurement under way, or a new one
+            if measuring.is_none() && jobs_open {
+                let all_made = made == self.config.iterations && waiting.is_none();
+                // nothing else to do: wait for a snapshot (briefly, while batches remain to be made)
+                let job = if all_made {
+                    jobs.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                } else {
+                    jobs.recv_timeout(HELPER_NAP)
+                };
+                match job {
+                    Ok((iteration, snapshot)) => {
+                        measuring = Some(match twin.restore(&snapshot) {
+                            Ok(()) => Measuring::new(iteration, iter_per_epoch),
+                            Err(e) => return drop(results.send(Err(e))),
+                        })
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => jobs_open = false,
+                }
+            }
+            match measuring.as_mut().map(|m| m.next_chunk(twin.as_mut(), self.data, &self.input_shape)) {
+                Some(Ok(Some(evaluation))) => {
+                    measuring = None;
+                    if results.send(Ok(evaluation)).is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(None)) => {}
+                Some(Err(e)) => return drop(results.send(Err(e))),
+                None if !jobs_open && made == self.config.iterations && waiting.is_none() => return,
+                None => {}
+            }
+        }
+    }
+}
+
+/// An accuracy measurement under way: what has been counted so far.
+struct Measuring {
+    iteration: usize,
+    iter_per_epoch: usize,
+    train_correct: usize,
+    test_correct: usize,
+    next: usize,
+}
+
+impl Measuring {
+    fn new(iteration: usize, iter_per_epoch: usize) -> Self {
+        Measuring { iteration, iter_per_epoch, train_correct: 0, test_correct: 0, next: 0 }
+    }
+
+    /// Counts one more chunk (the training images first, then the test images); returns the
+    /// evaluation when all are counted.
+    fn next_chunk(
+        &mut self,
+        network: &mut dyn Network<f32>,
+        data: &Mnist,
+        input_shape: &[usize],
+    ) -> Result<Option<Evaluation>> {
+        let (train_size, test_size) = (data.train.len(), data.test.len());
+        if self.next < train_size {
+            let chunk = self.next..(self.next + EVAL_CHUNK).min(train_size);
+            self.train_correct += count_correct(network, &data.train, chunk.clone(), input_shape)?;
+            self.next = chunk.end;
+        } else if self.next < train_size + test_size {
+            let chunk = self.next - train_size..(self.next - train_size + EVAL_CHUNK).min(test_size);
+            self.test_correct += count_correct(network, &data.test, chunk.clone(), input_shape)?;
+            self.next = train_size + chunk.end;
+        }
+        if self.next < train_size + test_size {
+            return Ok(None);
+        }
+        Ok(Some(Evaluation {
+            iteration: self.iteration,
+            epoch: self.iteration as f64 / self.iter_per_epoch as f64,
+            train_acc: self.train_correct as f64 / train_size.max(1) as f64,
+            test_acc: self.test_correct as f64 / test_size.max(1) as f64,
+        }))
+    }
+}
+
+fn record(evaluation: Evaluation, history: &mut History, progress: &mut dyn Progress) {
+    progress.on_evaluation(&evaluation);
+    history.evaluations.push(evaluation);
+}
+
+/// Draws the mini-batches of a run, with replacement or in shuffled epochs.
+struct Sampler {
+    rng: SeededRng,
+    sampling: Sampling,
+    batch_size: usize,
+    order: Vec<usize>,
+    next_in_order: usize,
+}
+
+impl Sampler {
+    fn new(config: &TrainConfig, train_size: usize) -> Self {
+        let mut rng = seeded_rng(config.seed);
+        rng.set_stream(1); // a stream of its own, apart from the one that drew the weights
+        Sampler {
+            rng,
+            sampling: config.sampling,
+            batch_size: config.batch_size,
+            order: (0..train_size).collect(),
+            next_in_order: train_size,
+        }
+    }
+
+    /// The indices of the next mini-batch (the book's `batch_mask`).
+    fn next_batch(&mut self) -> Vec<usize> {
+        let train_size = self.order.len();
+        match self.sampling {
+            Sampling::WithReplacement => {
+                (0..self.batch_size).map(|_| self.rng.random_range(0..train_size)).collect()
+            }
+            Sampling::ShuffledEpochs => {
+                if self.next_in_order + self.batch_size > train_size {
+                    self.order.shuffle(&mut self.rng);
+                    self.next_in_order = 0;
+                }
+                self.next_in_order += self.batch_size;
+                self.order[self.next_in_order - self.batch_size..self.next_in_order].to_vec()
+            }
+        }
+    }
+}
+
+/// Images evaluated per forward pass: enough to amortise the per-call work, few enough that
+/// the chunk's `f32` copy (1.5 MB) stays in the cache.
+const EVAL_CHUNK: usize = 500;
 
 /// The accuracy of `network` on all of `data`, in chunks, in inference mode.
 pub fn evaluate(network: &mut dyn Network<f32>, data: &Dataset) -> Result<f64> {
     check_network_takes(network, data)?;
     let input_shape = network.input_shape();
     let mut correct = 0;
-    let indices: Vec<usize> = (0..data.len()).collect();
-    for chunk in indices.chunks(EVAL_CHUNK) {
-        let y = network.forward(data.batch(chunk, &input_shape), false)?;
-        let classes = y.len() / chunk.len();
-        let y = y.into_shape_with_order((chunk.len(), classes)).expect("scores are (N, C)");
-        correct +=
-            chunk.iter().zip(y.rows()).filter(|&(&i, row)| argmax(row) == data.labels[i] as usize).count();
+    for start in (0..data.len()).step_by(EVAL_CHUNK) {
+        correct += count_correct(network, data, start..(start + EVAL_CHUNK).min(data.len()), &input_shape)?;
     }
     Ok(correct as f64 / data.len().max(1) as f64)
+}
+
+/// How many of images `chunk` of `data` the network classifies right.
+fn count_correct(
+    network: &mut dyn Network<f32>,
+    data: &Dataset,
+    chunk: Range<usize>,
+    input_shape: &[usize],
+) -> Result<usize> {
+    let indices: Vec<usize> = chunk.collect();
+    let y = network.forward_input(data.input_batch(&indices, input_shape), false)?;
+    let classes = y.len() / indices.len().max(1);
+    let y = y.into_shape_with_order((indices.len(), classes)).expect("scores are (N, C)");
+    Ok(indices.iter().zip(y.rows()).filter(|&(&i, row)| argmax(row) == data.labels[i] as usize).count())
 }
 
 fn check_network_takes(network: &dyn Network<f32>, data: &Dataset) -> Result<()> {
