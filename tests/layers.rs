@@ -183,3 +183,158 @@ fn mean_squared_error_is_half_the_mean_of_squares() {
     assert_eq!(MeanSquaredError::new().forward(y, t.as_targets()), 0.28125);
     let _: Array1<f64> = Array1::zeros(0);
 }
+
+fn batch_norm(features: usize, seed: u64) -> BatchNormalization<f64> {
+    let mut layer = BatchNormalization::new(features);
+    layer.gamma = random(&[features], seed).into_dimensionality().unwrap();
+    layer.beta = random(&[features], seed + 1).into_dimensionality().unwrap();
+    layer
+}
+
+#[test]
+fn batch_normalization_backward_matches_numerical_gradient_in_training() {
+    check_layer(&mut batch_norm(4, 60), random(&[6, 4], 61), 62);
+    // feature maps: normalised per channel over the batch and every position
+    check_layer(&mut batch_norm(2, 63), random(&[3, 2, 3, 3], 64), 65);
+}
+
+#[test]
+fn batch_normalization_normalises_in_training_and_uses_running_statistics_in_tests() {
+    let mut layer = BatchNormalization::<f64>::new(2);
+    let x = ndarray::array![[1.0, 10.0], [3.0, 20.0], [5.0, 30.0]].into_dyn();
+    let y = layer.forward(x.clone(), true);
+    // each column: mean 0, variance 1 (up to the 1e-6 added to the variance)
+    for column in y.clone().into_dimensionality::<ndarray::Ix2>().unwrap().columns() {
+        assert!(column.sum().abs() < 1e-12);
+        assert!((column.mapv(|v| v * v).mean().unwrap() - 1.0).abs() < 1e-5);
+    }
+    // running statistics move 10% of the way from (0, 1) to the batch's (3, 20) and (8/3, 200/3)
+    assert!((layer.running_mean[0] - 0.3).abs() < 1e-12 && (layer.running_mean[1] - 2.0).abs() < 1e-12);
+    assert!((layer.running_var[0] - (0.9 + 0.1 * 8.0 / 3.0)).abs() < 1e-12);
+    let test_out = layer.forward(x, false);
+    assert!((test_out[[0, 0]] - (1.0 - 0.3) / (layer.running_var[0] + 1e-6).sqrt()).abs() < 1e-12);
+}
+
+#[test]
+fn dropout_backward_matches_numerical_gradient_with_a_fixed_mask() {
+    for mode in [DropoutMode::Inverted, DropoutMode::Book] {
+        let mut layer = Dropout::new(0.4, mode, 70);
+        let x = random(&[4, 5], 71);
+        Layer::<f64>::forward(&mut layer, x.clone(), true);
+        layer.frozen = true;
+        check_layer(&mut layer, x, 72);
+    }
+}
+
+#[test]
+fn dropout_drops_about_its_ratio_and_scales_where_its_mode_says() {
+    let x = ArrayD::<f64>::from_elem(IxDyn(&[200, 50]), 1.0);
+    let mut inverted = Dropout::new(0.3, DropoutMode::Inverted, 1);
+    let y = inverted.forward(x.clone(), true);
+    let kept = y.iter().filter(|&&v| v != 0.0).count() as f64 / y.len() as f64;
+    assert!((kept - 0.7).abs() < 0.02, "kept {kept}");
+    assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-12));
+    assert_eq!(inverted.forward(x.clone(), false), x);
+    let mut book = Dropout::new(0.3, DropoutMode::Book, 1);
+    assert!(book.forward(x.clone(), true).iter().all(|&v| v == 0.0 || v == 1.0));
+    assert!(book.forward(x, false).iter().all(|&v| (v - 0.7).abs() < 1e-12));
+}
+
+#[test]
+#[should_panic(expected = "dropout ratio has to be in [0, 1), got 1.5")]
+fn dropout_refuses_a_ratio_outside_zero_to_one() {
+    Dropout::new(1.5, DropoutMode::Inverted, 0);
+}
+
+fn convolution(shape: [usize; 4], stride: usize, pad: usize, seed: u64) -> Convolution<f64> {
+    let w = random(&shape, seed).into_dimensionality().unwrap();
+    let b = random(&[shape[0]], seed + 1).into_dimensionality().unwrap();
+    Convolution::new(w, b, stride, pad)
+}
+
+/// A convolution written as its definition: out[n,f,y,x] = b[f] + Σ W[f,c,i,j]·x[n,c,y·s+i-p,x·s+j-p].
+fn naive_convolution(x: &ArrayD<f64>, layer: &Convolution<f64>) -> ArrayD<f64> {
+    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (f, _, fh, fw) = layer.w.dim();
+    let (s, p) = (layer.stride as isize, layer.pad as isize);
+    let (oh, ow) = ((h as isize + 2 * p - fh as isize) / s + 1, (w as isize + 2 * p - fw as isize) / s + 1);
+    ArrayD::from_shape_fn(IxDyn(&[n, f, oh as usize, ow as usize]), |idx| {
+        let (i, k, y, xx) = (idx[0], idx[1], idx[2] as isize, idx[3] as isize);
+        let mut sum = layer.b[k];
+        for ch in 0..c {
+            for dy in 0..fh {
+                for dx in 0..fw {
+                    let (py, px) = (y * s + dy as isize - p, xx * s + dx as isize - p);
+                    if py >= 0 && px >= 0 && py < h as isize && px < w as isize {
+                        sum += layer.w[[k, ch, dy, dx]] * x[[i, ch, py as usize, px as usize]];
+                    }
+                }
+            }
+        }
+        sum
+    })
+}
+
+#[test]
+fn convolution_equals_its_definition_with_stride_and_padding() {
+    for (shape, stride, pad, input) in [
+        ([3, 2, 3, 3], 1, 0, [2, 2, 5, 5]),
+        ([4, 3, 3, 2], 2, 1, [2, 3, 7, 6]),
+        ([2, 1, 5, 5], 1, 2, [1, 1, 4, 4]),
+    ] {
+        let mut layer = convolution(shape, stride, pad, 80);
+        let x = random(&input, 81);
+        let (got, want) = (layer.forward(x.clone(), false), naive_convolution(&x, &layer));
+        assert_eq!(got.shape(), want.shape());
+        assert!(
+            got.iter().zip(want.iter()).all(|(a, b)| (a - b).abs() < 1e-12),
+            "{shape:?} stride {stride} pad {pad}"
+        );
+    }
+}
+
+#[test]
+fn convolution_backward_matches_numerical_gradient_with_stride_and_padding() {
+    check_layer(&mut convolution([3, 2, 3, 3], 1, 0, 90), random(&[2, 2, 5, 5], 91), 92);
+    check_layer(&mut convolution([4, 3, 3, 2], 2, 1, 93), random(&[2, 3, 7, 6], 94), 95);
+    check_layer(&mut convolution([2, 1, 5, 5], 1, 2, 96), random(&[1, 1, 4, 4], 97), 98);
+}
+
+#[test]
+fn convolution_on_mostly_zero_input_takes_the_sparse_path_and_agrees() {
+    // like MNIST: most pixels 0, in f32 (where the zero-skipping products run)
+    let mut rng = mitbadak::seeded_rng(99);
+    let x = ndarray::Array4::from_shape_simple_fn((4, 1, 12, 12), || {
+        if rng.random::<f64>() < 0.2 { rng.random::<f32>() } else { 0.0 }
+    })
+    .into_dyn();
+    let w: ndarray::Array4<f32> =
+        ndarray::Array4::from_shape_simple_fn((5, 1, 3, 3), || rng.random_range(-1.0..1.0));
+    let mut sparse = Convolution::new(w.clone(), ndarray::Array1::zeros(5), 1, 1);
+    let mut reference = Convolution::new(w.mapv(f64::from), ndarray::Array1::zeros(5), 1, 1);
+    let (got, want) = (sparse.forward(x.clone(), true), reference.forward(x.mapv(f64::from), true));
+    assert!(got.iter().zip(want.iter()).all(|(a, b)| (*a as f64 - b).abs() < 1e-5));
+    let dout = random(got.shape(), 100);
+    sparse.backward(dout.mapv(|v| v as f32));
+    reference.backward(dout);
+    assert!(sparse.dw.iter().zip(reference.dw.iter()).all(|(a, b)| (*a as f64 - b).abs() < 1e-4));
+}
+
+#[test]
+fn pooling_backward_matches_numerical_gradient() {
+    for kind in [PoolingKind::Max, PoolingKind::Average] {
+        check_layer(&mut Pooling::new(2, 2, 2, 0, kind), random(&[2, 3, 4, 4], 110), 111);
+        check_layer(&mut Pooling::new(3, 2, 1, 1, kind), random(&[1, 2, 5, 4], 112), 113);
+    }
+}
+
+#[test]
+fn pooling_takes_the_maximum_or_the_mean_of_each_window() {
+    let x = ndarray::Array4::from_shape_vec((1, 1, 2, 4), vec![1.0, 5.0, -1.0, -2.0, 3.0, 2.0, -3.0, -4.0])
+        .unwrap()
+        .into_dyn();
+    let max = Layer::<f64>::forward(&mut Pooling::max_2x2(), x.clone(), false);
+    assert_eq!(max.iter().copied().collect::<Vec<_>>(), [5.0, -1.0]);
+    let mean = Layer::<f64>::forward(&mut Pooling::new(2, 2, 2, 0, PoolingKind::Average), x, false);
+    assert_eq!(mean.iter().copied().collect::<Vec<_>>(), [2.75, -2.5]);
+}

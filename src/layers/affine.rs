@@ -129,8 +129,8 @@ impl<T: Float> Layer<T> for Affine<T> {
 
     fn params(&mut self) -> Vec<Param<'_, T>> {
         vec![
-            Param::new("W", self.w.view_mut().into_dyn(), self.dw.view().into_dyn()),
-            Param::new("b", self.b.view_mut().into_dyn(), self.db.view().into_dyn()),
+            Param::new("W", self.w.view_mut().into_dyn(), self.dw.view_mut().into_dyn()),
+            Param::new("b", self.b.view_mut().into_dyn(), self.db.view_mut().into_dyn()),
         ]
     }
 }

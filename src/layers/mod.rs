@@ -5,22 +5,31 @@
 //! Arrays move through by value, as in the book's NumPy code where `backward` may reuse `dout`.
 
 mod affine;
+mod batch_normalization;
+mod convolution;
 mod cross_entropy_error;
+mod dropout;
+pub mod im2col;
 mod mean_squared_error;
+mod pooling;
 mod relu;
 mod sigmoid;
 mod softmax;
 mod softmax_with_loss;
 
 pub use affine::Affine;
+pub use batch_normalization::BatchNormalization;
+pub use convolution::Convolution;
 pub use cross_entropy_error::CrossEntropyError;
+pub use dropout::{Dropout, DropoutMode};
 pub use mean_squared_error::MeanSquaredError;
+pub use pooling::{Pooling, PoolingKind};
 pub use relu::Relu;
 pub use sigmoid::Sigmoid;
 pub use softmax::Softmax;
 pub use softmax_with_loss::SoftmaxWithLoss;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
+use ndarray::{ArrayD, ArrayViewMutD};
 
 use crate::Float;
 use crate::matmul::SparseRows;
@@ -127,13 +136,13 @@ pub struct Param<'a, T> {
     pub name: String,
     /// The parameter's values; optimizers update them in place.
     pub value: ArrayViewMutD<'a, T>,
-    /// The gradient filled by the last `backward`.
-    pub grad: ArrayViewD<'a, T>,
+    /// The gradient filled by the last `backward` (weight decay adds to it).
+    pub grad: ArrayViewMutD<'a, T>,
 }
 
 impl<'a, T> Param<'a, T> {
     /// A parameter named `name` with its gradient.
-    pub fn new(name: &str, value: ArrayViewMutD<'a, T>, grad: ArrayViewD<'a, T>) -> Self {
+    pub fn new(name: &str, value: ArrayViewMutD<'a, T>, grad: ArrayViewMutD<'a, T>) -> Self {
         Param { name: name.to_string(), value, grad }
     }
 }
