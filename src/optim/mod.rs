@@ -1,11 +1,28 @@
 //! Optimizers (chapter 6): they update parameters in place from their gradients.
 //!
 //! Every optimizer sees a network's parameters as (name, value, gradient) triples in a
-//! fixed order ([`crate::nets::Network::params`]), so any optimizer updates any network.
+//! fixed order ([`crate::nets::Network::params`]), so any optimizer updates any network. The
+//! `Default` of each holds the book's hyperparameters; the update rules are the book's.
 
+mod adagrad;
+mod adam;
+mod adamw;
+mod momentum;
+mod nesterov;
+mod rmsprop;
+mod schedule;
 mod sgd;
 
+pub use adagrad::AdaGrad;
+pub use adam::Adam;
+pub use adamw::AdamW;
+pub use momentum::Momentum;
+pub use nesterov::Nesterov;
+pub use rmsprop::RmsProp;
+pub use schedule::Schedule;
 pub use sgd::Sgd;
+
+use ndarray::ArrayD;
 
 use crate::Float;
 use crate::layers::Param;
@@ -23,4 +40,61 @@ pub trait Optimizer<T: Float>: Send {
 
     /// Changes the learning rate (for a schedule).
     fn set_learning_rate(&mut self, lr: f64);
+}
+
+/// The optimizers by name, as the command line takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptimizerName {
+    /// [`Sgd`].
+    Sgd,
+    /// [`Momentum`].
+    Momentum,
+    /// [`Nesterov`].
+    Nesterov,
+    /// [`AdaGrad`].
+    AdaGrad,
+    /// [`RmsProp`].
+    RmsProp,
+    /// [`Adam`].
+    Adam,
+    /// [`AdamW`].
+    AdamW,
+}
+
+impl OptimizerName {
+    /// The book's learning rate for this optimizer (the seed's 0.1 for SGD on MNIST).
+    pub fn default_learning_rate(self) -> f64 {
+        match self {
+            OptimizerName::Sgd => 0.1,
+            OptimizerName::Momentum
+            | OptimizerName::Nesterov
+            | OptimizerName::AdaGrad
+            | OptimizerName::RmsProp => 0.01,
+            OptimizerName::Adam | OptimizerName::AdamW => 0.001,
+        }
+    }
+
+    /// This optimizer with learning rate `lr` and the book's other hyperparameters.
+    pub fn build<T: Float>(self, lr: f64) -> Box<dyn Optimizer<T>> {
+        match self {
+            OptimizerName::Sgd => Box::new(Sgd::new(lr)),
+            OptimizerName::Momentum => Box::new(Momentum::<T> { lr, ..Default::default() }),
+            OptimizerName::Nesterov => Box::new(Nesterov::<T> { lr, ..Default::default() }),
+            OptimizerName::AdaGrad => Box::new(AdaGrad::<T> { lr, ..Default::default() }),
+            OptimizerName::RmsProp => Box::new(RmsProp::<T> { lr, ..Default::default() }),
+            OptimizerName::Adam => Box::new(Adam::<T> { lr, ..Default::default() }),
+            OptimizerName::AdamW => Box::new(AdamW::<T> { lr, ..Default::default() }),
+        }
+    }
+}
+
+/// One array per parameter, shaped like it and zero at first: the state an optimizer keeps
+/// (the book's `self.v`, `self.h`, `self.m` dictionaries).
+fn slots<'s, T: Float>(slots: &'s mut Vec<ArrayD<T>>, params: &[Param<'_, T>]) -> &'s mut [ArrayD<T>] {
+    let fits =
+        slots.len() == params.len() && slots.iter().zip(params).all(|(s, p)| s.shape() == p.value.shape());
+    if !fits {
+        *slots = params.iter().map(|p| ArrayD::zeros(p.value.raw_dim())).collect();
+    }
+    slots
 }

@@ -1,0 +1,49 @@
+//! `Momentum`: `v ← momentum·v - lr·∂L/∂W`, `W ← W + v`.
+
+use ndarray::{ArrayD, Zip};
+
+use super::{Optimizer, slots};
+use crate::Float;
+use crate::layers::Param;
+
+/// SGD with momentum. `Default`: the book's `lr = 0.01`, `momentum = 0.9`.
+#[derive(Debug, Clone)]
+pub struct Momentum<T> {
+    /// The learning rate.
+    pub lr: f64,
+    /// How much of the last step carries into the next.
+    pub momentum: f64,
+    /// The velocity of each parameter.
+    pub v: Vec<ArrayD<T>>,
+}
+
+impl<T> Default for Momentum<T> {
+    fn default() -> Self {
+        Momentum { lr: 0.01, momentum: 0.9, v: Vec::new() }
+    }
+}
+
+impl<T: Float> Optimizer<T> for Momentum<T> {
+    fn name(&self) -> &'static str {
+        "Momentum"
+    }
+
+    fn update(&mut self, params: &mut [Param<'_, T>]) {
+        let (lr, momentum) = (T::from_f64(self.lr), T::from_f64(self.momentum));
+        let state = slots(&mut self.v, params);
+        for (p, v) in params.iter_mut().zip(state) {
+            Zip::from(&mut p.value).and(&p.grad).and(v).for_each(|w, &g, v| {
+                *v = momentum * *v - lr * g;
+                *w += *v;
+            });
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
