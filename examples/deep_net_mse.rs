@@ -27,6 +27,7 @@ fn main() -> mitbadak::Result<()> {
         activation: Activation::Sigmoid,
         head: Head::SigmoidMse,
         weight_init: Some(WeightInit::Std(0.01)),
+        ..Default::default()
     };
     let mut network = MultiLayerNet::<f64>::new(&config, &mut rng);
     let x = Array2::from_shape_simple_fn((1, 10), || rng.random::<f64>()).into_dyn();

@@ -109,3 +109,32 @@ pub fn gradient_check<T: Float>(
     let backprop = net.gradient(x, t)?;
     Ok(backprop.iter().zip(&numerical).map(|((name, b), (_, n))| compare(name, b, n)).collect())
 }
+
+/// [`gradient_check`] on up to `per_param` elements of each parameter, drawn with `seed`
+/// (all of a smaller parameter): for networks whose every element would take too long, such
+/// as `DeepConvNet`'s 70,000.
+pub fn gradient_check_sampled<T: Float>(
+    net: &mut (impl Network<T> + ?Sized),
+    x: &ArrayD<T>,
+    t: &dyn AsTargets<T>,
+    per_param: usize,
+    seed: u64,
+) -> Result<Vec<GradientCheck>> {
+    use rand::seq::index::sample;
+    let backprop = net.gradient(x, t)?;
+    let mut rng = crate::seeded_rng(seed);
+    let mut checks = Vec::with_capacity(backprop.len());
+    for (k, (name, grad)) in backprop.iter().enumerate() {
+        let mut indices = sample(&mut rng, grad.len(), per_param.min(grad.len())).into_vec();
+        indices.sort_unstable();
+        let numerical = net.numerical_gradient_at(x, t, k, &indices)?;
+        let memory = grad.as_slice_memory_order().expect("gradients are contiguous");
+        let picked: Vec<T> = indices.iter().map(|&i| memory[i]).collect();
+        let (b, n) = (
+            ArrayD::from_shape_vec(vec![picked.len()], picked),
+            ArrayD::from_shape_vec(vec![numerical.len()], numerical),
+        );
+        checks.push(compare(name, &b.expect("1-D"), &n.expect("1-D")));
+    }
+    Ok(checks)
+}

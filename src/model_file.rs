@@ -31,8 +31,9 @@ pub struct LoadedModel<T: Float> {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// Saves every parameter of `network` to `path` (atomically), with its architecture and the
-/// `extra` metadata (for example `test_accuracy`).
+/// Saves the state of `network` (every parameter, and batch normalisation's running
+/// statistics) to `path` (atomically), with its architecture and the `extra` metadata (for
+/// example `test_accuracy`).
 pub fn save_model<T: Float>(
     network: &mut dyn Network<T>,
     path: &Path,
@@ -45,9 +46,9 @@ pub fn save_model<T: Float>(
 
     let dtype = if size_of::<T>() == 4 { Dtype::F32 } else { Dtype::F64 };
     let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = network
-        .params()
+        .state()
         .into_iter()
-        .map(|p| (p.name, p.value.shape().to_vec(), le_bytes(p.value.iter().copied())))
+        .map(|(name, value)| (name, value.shape().to_vec(), le_bytes(value.iter().copied())))
         .collect();
     let views = tensors.iter().map(|(name, shape, bytes)| {
         (name.clone(), TensorView::new(dtype, shape.clone(), bytes).expect("sizes agree by construction"))
@@ -89,30 +90,27 @@ pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) ->
     };
     let mut network: Box<dyn Network<T>> = architecture.build(None, &mut seeded_rng(0));
     let mut expected = Vec::new();
-    for mut p in network.params() {
-        let view = tensors.tensor(&p.name).map_err(|_| {
+    for (name, mut value) in network.state() {
+        let view = tensors.tensor(&name).map_err(|_| {
             format(format!(
-                "no tensor {} for {}: the file has {}",
-                p.name,
+                "no tensor {name} for {}: the file has {}",
                 architecture.describe(),
                 sorted_names(&tensors).join(", ")
             ))
         })?;
-        if view.shape() != p.value.shape() {
+        if view.shape() != value.shape() {
             return Err(format(format!(
-                "tensor {} has shape {}, but {} needs {}: the file holds another network",
-                p.name,
+                "tensor {name} has shape {}, but {} needs {}: the file holds another network",
                 shape_str(view.shape()),
                 architecture.describe(),
-                shape_str(p.value.shape())
+                shape_str(value.shape())
             )));
         }
-        let values =
-            decode(view.dtype(), view.data()).map_err(|e| format(format!("tensor {}: {e}", p.name)))?;
-        for (dst, src) in p.value.iter_mut().zip(values) {
+        let values = decode(view.dtype(), view.data()).map_err(|e| format(format!("tensor {name}: {e}")))?;
+        for (dst, src) in value.iter_mut().zip(values) {
             *dst = T::from_f64(src);
         }
-        expected.push(p.name);
+        expected.push(name);
     }
     if let Some(extra) = sorted_names(&tensors).into_iter().find(|n| !expected.contains(n)) {
         return Err(format(format!(

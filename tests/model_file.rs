@@ -97,6 +97,8 @@ fn a_file_of_another_shape_is_refused_with_both_shapes() {
         output_size: 10,
         activation: Activation::Relu,
         head: Head::SoftmaxCrossEntropy,
+        batch_norm: false,
+        dropout: None,
     };
     assert!(
         load_model::<f32>(&path, Some(&deeper)).is_ok(),
@@ -108,6 +110,8 @@ fn a_file_of_another_shape_is_refused_with_both_shapes() {
         output_size: 10,
         activation: Activation::Relu,
         head: Head::SoftmaxCrossEntropy,
+        batch_norm: false,
+        dropout: None,
     };
     let message = load_model::<f32>(&path, Some(&three)).err().unwrap().to_string();
     assert!(message.contains("no tensor W3"), "{message}");

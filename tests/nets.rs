@@ -68,6 +68,7 @@ fn multi_layer_net_gradients_agree_for_every_activation_and_head() {
                 activation,
                 head,
                 weight_init: Some(WeightInit::Std(0.8)),
+                ..Default::default()
             };
             let mut net = MultiLayerNet::<f64>::new(&config, &mut seeded_rng(11));
             let names: Vec<String> = net.params().into_iter().map(|p| p.name).collect();

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Activation, Head, MultiLayerNet, MultiLayerNetConfig, Network, TwoLayerNet, WeightInit};
+use super::{
+    Activation, DeepConvNet, DeepConvNetConfig, DropoutConfig, Head, MultiLayerNet, MultiLayerNetConfig,
+    Network, SimpleConvNet, SimpleConvNetConfig, TwoLayerNet, WeightInit,
+};
 use crate::Float;
 
 /// A network's architecture, saved as JSON in a model file's metadata, e.g.
@@ -19,7 +22,7 @@ pub enum Architecture {
         /// Classes.
         output_size: usize,
     },
-    /// The book's `MultiLayerNet`.
+    /// The book's `MultiLayerNet` (with `MultiLayerNetExtend`'s batch normalisation and dropout).
     Mlp {
         /// Values per input sample.
         input_size: usize,
@@ -31,6 +34,43 @@ pub enum Architecture {
         activation: Activation,
         /// The output and its loss.
         head: Head,
+        /// Batch normalisation after each hidden affine layer.
+        #[serde(default)]
+        batch_norm: bool,
+        /// Dropout after each hidden activation.
+        #[serde(default)]
+        dropout: Option<DropoutConfig>,
+    },
+    /// The book's `SimpleConvNet`.
+    SimpleConvnet {
+        /// One input sample: `(channels, height, width)`.
+        input_dim: [usize; 3],
+        /// Filters in the convolution.
+        filter_num: usize,
+        /// The filters' side.
+        filter_size: usize,
+        /// Zeros around the input.
+        pad: usize,
+        /// The step between windows.
+        stride: usize,
+        /// The hidden affine layer's width.
+        hidden_size: usize,
+        /// Classes.
+        output_size: usize,
+    },
+    /// The book's `DeepConvNet`.
+    DeepConvnet {
+        /// One input sample: `(channels, height, width)`.
+        input_dim: [usize; 3],
+        /// The hidden affine layer's width.
+        hidden_size: usize,
+        /// Classes.
+        output_size: usize,
+        /// Dropout after the hidden layer and after the output.
+        dropout: Option<DropoutConfig>,
+        /// Batch normalisation after each convolution.
+        #[serde(default)]
+        batch_norm: bool,
     },
 }
 
@@ -44,33 +84,105 @@ impl Architecture {
             output_size: 10,
             activation: Activation::Sigmoid,
             head: Head::SoftmaxCrossEntropy,
+            batch_norm: false,
+            dropout: None,
         }
     }
 
-    /// Builds the network with fresh weights: `init` (or the architecture's default: std
-    /// 0.01 for `TwoLayerNet`, He or Xavier by activation for `MultiLayerNet`) drawn from `rng`.
+    /// Builds the network with fresh weights drawn from `rng` by `init`, or by the network's
+    /// own default: std 0.01 for `TwoLayerNet` and `SimpleConvNet`, He or Xavier by
+    /// activation for `MultiLayerNet`, He for `DeepConvNet`, as the book.
     pub fn build<T: Float, R: rand::Rng + ?Sized>(
         &self,
         init: Option<WeightInit>,
         rng: &mut R,
     ) -> Box<dyn Network<T>> {
-        match self {
+        match self.clone() {
             Architecture::TwoLayer { input_size, hidden_size, output_size } => {
                 let init = init.unwrap_or(WeightInit::Std(0.01));
-                Box::new(TwoLayerNet::with_init(*input_size, *hidden_size, *output_size, init, rng))
+                Box::new(TwoLayerNet::with_init(input_size, hidden_size, output_size, init, rng))
             }
-            Architecture::Mlp { input_size, hidden_size_list, output_size, activation, head } => {
+            Architecture::Mlp {
+                input_size,
+                hidden_size_list,
+                output_size,
+                activation,
+                head,
+                batch_norm,
+                dropout,
+            } => {
                 let config = MultiLayerNetConfig {
-                    input_size: *input_size,
-                    hidden_size_list: hidden_size_list.clone(),
-                    output_size: *output_size,
-                    activation: *activation,
-                    head: *head,
+                    input_size,
+                    hidden_size_list,
+                    output_size,
+                    activation,
+                    head,
                     weight_init: init,
+                    use_batchnorm: batch_norm,
+                    dropout,
                 };
                 Box::new(MultiLayerNet::new(&config, rng))
             }
+            Architecture::SimpleConvnet {
+                input_dim,
+                filter_num,
+                filter_size,
+                pad,
+                stride,
+                hidden_size,
+                output_size,
+            } => {
+                let defaults = SimpleConvNetConfig::default();
+                let config = SimpleConvNetConfig {
+                    input_dim,
+                    filter_num,
+                    filter_size,
+                    pad,
+                    stride,
+                    hidden_size,
+                    output_size,
+                    weight_init: init.unwrap_or(defaults.weight_init),
+                };
+                Box::new(SimpleConvNet::new(&config, rng))
+            }
+            Architecture::DeepConvnet { input_dim, hidden_size, output_size, dropout, batch_norm } => {
+                let config = DeepConvNetConfig {
+                    input_dim,
+                    hidden_size,
+                    output_size,
+                    dropout,
+                    batch_norm,
+                    weight_init: init.unwrap_or(WeightInit::He),
+                };
+                Box::new(DeepConvNet::new(&config, rng))
+            }
         }
+    }
+
+    /// The book's `SimpleConvNet` for samples of `input_dim` and `classes` classes.
+    pub fn simple_convnet(input_dim: [usize; 3], classes: usize) -> Architecture {
+        let c = SimpleConvNetConfig { input_dim, output_size: classes, ..Default::default() };
+        Architecture::SimpleConvnet {
+            input_dim,
+            filter_num: c.filter_num,
+            filter_size: c.filter_size,
+            pad: c.pad,
+            stride: c.stride,
+            hidden_size: c.hidden_size,
+            output_size: classes,
+        }
+    }
+
+    /// The book's `DeepConvNet` for samples of `input_dim` and `classes` classes, with
+    /// `dropout` (the book's: 0.5) and optionally batch normalisation.
+    pub fn deep_convnet(
+        input_dim: [usize; 3],
+        classes: usize,
+        dropout: Option<DropoutConfig>,
+        batch_norm: bool,
+    ) -> Architecture {
+        let hidden_size = DeepConvNetConfig::default().hidden_size;
+        Architecture::DeepConvnet { input_dim, hidden_size, output_size: classes, dropout, batch_norm }
     }
 
     /// A short description for people: `TwoLayerNet 784-50-10 (ReLU)`.
@@ -79,13 +191,57 @@ impl Architecture {
             Architecture::TwoLayer { input_size, hidden_size, output_size } => {
                 format!("TwoLayerNet {input_size}-{hidden_size}-{output_size} (ReLU)")
             }
-            Architecture::Mlp { input_size, hidden_size_list, output_size, activation, head } => {
+            Architecture::Mlp {
+                input_size,
+                hidden_size_list,
+                output_size,
+                activation,
+                head,
+                batch_norm,
+                dropout,
+            } => {
                 let sizes: Vec<String> = std::iter::once(input_size)
                     .chain(hidden_size_list)
                     .chain(std::iter::once(output_size))
                     .map(|s| s.to_string())
                     .collect();
-                format!("MultiLayerNet {} ({}, {})", sizes.join("-"), activation.describe(), head.describe())
+                let mut extras = vec![activation.describe().to_string()];
+                if *batch_norm {
+                    extras.push("batch norm".into());
+                }
+                if let Some(d) = dropout {
+                    extras.push(format!("dropout {}", d.ratio));
+                }
+                extras.push(head.describe().into());
+                format!("MultiLayerNet {} ({})", sizes.join("-"), extras.join(", "))
+            }
+            Architecture::SimpleConvnet {
+                input_dim,
+                filter_num,
+                filter_size,
+                hidden_size,
+                output_size,
+                ..
+            } => {
+                let [c, h, w] = input_dim;
+                format!(
+                    "SimpleConvNet {c}x{h}x{w} - conv {filter_num}x{filter_size}x{filter_size} - {hidden_size} - {output_size}"
+                )
+            }
+            Architecture::DeepConvnet { input_dim, hidden_size, output_size, dropout, batch_norm } => {
+                let [c, h, w] = input_dim;
+                let mut extras = Vec::new();
+                if *batch_norm {
+                    extras.push("batch norm".to_string());
+                }
+                match dropout {
+                    Some(d) => extras.push(format!("dropout {} ({:?})", d.ratio, d.mode).to_lowercase()),
+                    None => extras.push("no dropout".into()),
+                }
+                format!(
+                    "DeepConvNet {c}x{h}x{w} - 6 conv - {hidden_size} - {output_size} ({})",
+                    extras.join(", ")
+                )
             }
         }
     }
@@ -95,6 +251,9 @@ impl Architecture {
         match self {
             Architecture::TwoLayer { input_size, .. } | Architecture::Mlp { input_size, .. } => {
                 vec![*input_size]
+            }
+            Architecture::SimpleConvnet { input_dim, .. } | Architecture::DeepConvnet { input_dim, .. } => {
+                input_dim.to_vec()
             }
         }
     }

@@ -5,19 +5,24 @@
 //! `accuracy`, `gradient`, `numerical_gradient`, `params`), written once.
 
 mod architecture;
+mod deep_conv_net;
 mod multi_layer_net;
+mod simple_conv_net;
 mod two_layer_net;
 
 pub use architecture::Architecture;
+pub use deep_conv_net::{DeepConvNet, DeepConvNetConfig};
 pub use multi_layer_net::{Activation, Head, MultiLayerNet, MultiLayerNetConfig};
+pub use simple_conv_net::{SimpleConvNet, SimpleConvNetConfig};
 pub use two_layer_net::TwoLayerNet;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayViewMutD};
 use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, shape_str};
 use crate::gradient::numerical_gradient_by;
-use crate::layers::{Input, Layer, LossLayer, Param};
+use crate::layers::{DropoutMode, Input, Layer, LossLayer, Param};
 use crate::targets::{AsTargets, argmax_rows};
 use crate::{Error, Float};
 
@@ -132,24 +137,51 @@ pub trait Network<T: Float>: Send {
             self.params().into_iter().map(|p| (p.name, p.value.shape().to_vec())).collect();
         let mut grads = Vec::with_capacity(shapes.len());
         for (k, (name, shape)) in shapes.into_iter().enumerate() {
-            let len = shape.iter().product();
-            let mut failure = None;
-            let grad = numerical_gradient_by(len, |i, delta| {
-                let original = set_param_element(self, k, i, None);
-                set_param_element(self, k, i, Some(original + delta));
-                let loss = self.loss_in_mode(Input::Dense(x.clone()), t, true);
-                set_param_element(self, k, i, Some(original));
-                loss.unwrap_or_else(|e| {
-                    failure.get_or_insert(e);
-                    T::nan()
-                })
-            });
-            if let Some(e) = failure {
-                return Err(e);
-            }
+            let every: Vec<usize> = (0..shape.iter().product()).collect();
+            let grad = self.numerical_gradient_at(x, t, k, &every)?;
             grads.push((name, ArrayD::from_shape_vec(shape, grad).expect("one value per element")));
         }
         Ok(grads)
+    }
+
+    /// The central difference for elements `indices` (in memory order) of parameter number
+    /// `k` only: for networks too large to check element by element.
+    fn numerical_gradient_at(
+        &mut self,
+        x: &ArrayD<T>,
+        t: &dyn AsTargets<T>,
+        k: usize,
+        indices: &[usize],
+    ) -> Result<Vec<T>> {
+        let mut failure = None;
+        let grad = numerical_gradient_by(indices.len(), |j, delta| {
+            let i = indices[j];
+            let original = set_param_element(self, k, i, None);
+            set_param_element(self, k, i, Some(original + delta));
+            let loss = self.loss_in_mode(Input::Dense(x.clone()), t, true);
+            set_param_element(self, k, i, Some(original));
+            loss.unwrap_or_else(|e| {
+                failure.get_or_insert(e);
+                T::nan()
+            })
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(grad),
+        }
+    }
+
+    /// The book's weight decay (L2): adds `λ·W` to the gradient of each weight `W…` and
+    /// returns `½λ·ΣW²`, the term it adds to the loss. Biases and batch normalisation's
+    /// `γ`, `β` are not decayed, as in the book.
+    fn apply_weight_decay(&mut self, lambda: f64) -> T {
+        let l = T::from_f64(lambda);
+        let mut penalty = T::zero();
+        for mut p in self.params().into_iter().filter(|p| p.name.starts_with('W')) {
+            penalty += p.value.iter().fold(T::zero(), |s, &w| s + w * w);
+            p.grad.scaled_add(l, &p.value);
+        }
+        T::from_f64(0.5) * l * penalty
     }
 
     /// Every parameter with its gradient, named as the book: the k-th layer with weights
@@ -255,6 +287,15 @@ pub fn check_input(name: &str, input_shape: &[usize], x_shape: &[usize]) -> Resu
     Err(Error::shape(format!("{name} input"), format!("({})", expected.join(", ")), shape_str(x_shape)))
 }
 
+/// Dropout in a network: the ratio dropped and where the scaling happens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DropoutConfig {
+    /// The probability of dropping a unit, in [0, 1).
+    pub ratio: f64,
+    /// Inverted (scaled in training) or the book's (scaled at test time).
+    pub mode: DropoutMode,
+}
+
 /// How initial weights are drawn: `N(0, std²)` with a fixed std, or scaled by the fan-in.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum WeightInit {
@@ -284,7 +325,13 @@ pub fn gaussian<T: Float, R: rand::Rng + ?Sized>(
     std: f64,
     rng: &mut R,
 ) -> Array2<T> {
-    Array2::from_shape_simple_fn((rows, cols), || {
+    gaussian_array(&[rows, cols], std, rng).into_dimensionality().expect("two axes")
+}
+
+/// An array of `shape` of `N(0, std²)` draws, in row-major order (the book's
+/// `std * np.random.randn(*shape)`).
+pub fn gaussian_array<T: Float, R: rand::Rng + ?Sized>(shape: &[usize], std: f64, rng: &mut R) -> ArrayD<T> {
+    ArrayD::from_shape_simple_fn(ndarray::IxDyn(shape), || {
         let z: f64 = StandardNormal.sample(rng);
         T::from_f64(std * z)
     })

@@ -4,10 +4,12 @@
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
-use super::{Architecture, Network, WeightInit, check_weight_chain, gaussian};
+use super::{Architecture, DropoutConfig, Network, WeightInit, check_weight_chain, gaussian};
 use crate::Float;
 use crate::error::Result;
-use crate::layers::{Affine, Layer, LossLayer, MeanSquaredError, Relu, Sigmoid, SoftmaxWithLoss};
+use crate::layers::{
+    Affine, BatchNormalization, Dropout, Layer, LossLayer, MeanSquaredError, Relu, Sigmoid, SoftmaxWithLoss,
+};
 
 /// The activation after each hidden layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +56,8 @@ impl Head {
 }
 
 /// The shape and initialisation of a [`MultiLayerNet`]. `Default` is the book's chapter 6
-/// network: 784 - 100×4 - 10, ReLU, He initialisation, softmax with cross-entropy.
+/// network: 784 - 100×4 - 10, ReLU, He initialisation, softmax with cross-entropy, without
+/// batch normalisation or dropout (the book's `MultiLayerNetExtend` adds them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MultiLayerNetConfig {
     /// Values per input sample.
@@ -69,6 +72,10 @@ pub struct MultiLayerNetConfig {
     pub head: Head,
     /// How weights are drawn; `None` picks He for ReLU and Xavier for sigmoid, as the book.
     pub weight_init: Option<WeightInit>,
+    /// Batch normalisation after each hidden affine layer (the book's `use_batchnorm`).
+    pub use_batchnorm: bool,
+    /// Dropout after each hidden activation (the book's `use_dropout`, `dropout_ration`).
+    pub dropout: Option<DropoutConfig>,
 }
 
 impl Default for MultiLayerNetConfig {
@@ -80,11 +87,14 @@ impl Default for MultiLayerNetConfig {
             activation: Activation::Relu,
             head: Head::SoftmaxCrossEntropy,
             weight_init: None,
+            use_batchnorm: false,
+            dropout: None,
         }
     }
 }
 
-/// A fully connected network of any depth. Parameters `W1, b1 ... Wn, bn`.
+/// A fully connected network of any depth. Parameters `W1, b1 ... Wn, bn` (and `gamma1,
+/// beta1 ...` with batch normalisation).
 pub struct MultiLayerNet<T: Float> {
     layers: Vec<Box<dyn Layer<T>>>,
     last_layer: Box<dyn LossLayer<T>>,
@@ -106,7 +116,15 @@ impl<T: Float> MultiLayerNet<T> {
             .windows(2)
             .map(|pair| (gaussian(pair[0], pair[1], init.std(pair[0]), rng), Array1::zeros(pair[1])))
             .collect();
-        Self::assemble(weights, config.activation, config.head)
+        let dropout_seed = rng.next_u64();
+        Self::assemble(
+            weights,
+            config.activation,
+            config.head,
+            config.use_batchnorm,
+            config.dropout,
+            dropout_seed,
+        )
     }
 
     /// A network with the given weights `[(W1, b1), ..., (Wn, bn)]`: the activation after
@@ -119,20 +137,47 @@ impl<T: Float> MultiLayerNet<T> {
         head: Head,
     ) -> Result<Self> {
         check_weight_chain(&weights)?;
-        Ok(Self::assemble(weights, activation, head))
+        Ok(Self::assemble(weights, activation, head, false, None, 0))
     }
 
-    fn assemble(weights: Vec<(Array2<T>, Array1<T>)>, activation: Activation, head: Head) -> Self {
+    fn assemble(
+        weights: Vec<(Array2<T>, Array1<T>)>,
+        activation: Activation,
+        head: Head,
+        batch_norm: bool,
+        dropout: Option<DropoutConfig>,
+        dropout_seed: u64,
+    ) -> Self {
         let input_size = weights[0].0.nrows();
         let output_size = weights[weights.len() - 1].0.ncols();
         let hidden_size_list = weights[1..].iter().map(|(w, _)| w.nrows()).collect();
-        let architecture = Architecture::Mlp { input_size, hidden_size_list, output_size, activation, head };
+        let architecture = Architecture::Mlp {
+            input_size,
+            hidden_size_list,
+            output_size,
+            activation,
+            head,
+            batch_norm,
+            dropout,
+        };
         let hidden_count = weights.len() - 1;
         let mut layers: Vec<Box<dyn Layer<T>>> = Vec::new();
         for (i, (w, b)) in weights.into_iter().enumerate() {
+            let width = w.ncols();
             layers.push(Box::new(Affine::new(w, b)));
             if i < hidden_count {
+                // the book's order: Affine, BatchNorm, activation, Dropout
+                if batch_norm {
+                    layers.push(Box::new(BatchNormalization::new(width)));
+                }
                 layers.push(activation_layer(activation));
+                if let Some(dropout) = dropout {
+                    layers.push(Box::new(Dropout::new(
+                        dropout.ratio,
+                        dropout.mode,
+                        dropout_seed.wrapping_add(i as u64),
+                    )));
+                }
             }
         }
         let last_layer: Box<dyn LossLayer<T>> = match head {
