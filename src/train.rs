@@ -9,7 +9,9 @@
 //!     if i % iter_per_epoch == 0 (and after the last step): train acc, test acc
 //! ```
 
+use std::collections::BTreeMap;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
 use std::time::Duration;
 
@@ -20,9 +22,11 @@ use rand::seq::SliceRandom;
 use crate::data::{Dataset, Mnist};
 use crate::error::Result;
 use crate::layers::Input;
+use crate::model_file::save_model;
 use crate::nets::Architecture;
 use crate::nets::Network;
 use crate::optim::Optimizer;
+use crate::optim::Schedule;
 use crate::targets::argmax;
 use crate::{Error, SeededRng, seeded_rng};
 
@@ -35,7 +39,8 @@ pub enum Sampling {
     ShuffledEpochs,
 }
 
-/// What to train for. `Default` is the seed's job: batch 100, 10,000 iterations.
+/// What to train for. `Default` is the seed's job: batch 100, 10,000 iterations, no weight
+/// decay, a constant learning rate, no checkpoints.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainConfig {
     /// Images per mini-batch.
@@ -46,11 +51,26 @@ pub struct TrainConfig {
     pub seed: u64,
     /// How batches are drawn.
     pub sampling: Sampling,
+    /// The book's weight decay `λ`: the loss gains `½λ·ΣW²` and each `dW` gains `λ·W`.
+    pub weight_decay: f64,
+    /// How the optimizer's learning rate changes over the run.
+    pub schedule: Schedule,
+    /// A model file written (atomically) after every epoch, so that a stopped run leaves its
+    /// latest weights behind.
+    pub checkpoint: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { batch_size: 100, iterations: 10_000, seed: 0, sampling: Sampling::WithReplacement }
+        TrainConfig {
+            batch_size: 100,
+            iterations: 10_000,
+            seed: 0,
+            sampling: Sampling::WithReplacement,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            checkpoint: None,
+        }
     }
 }
 
@@ -73,6 +93,12 @@ impl TrainConfig {
         }
         if self.iterations == 0 {
             return Err(Error::invalid("iterations", "0: train for at least one step"));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return Err(Error::invalid(
+                "weight decay",
+                format!("{} is not a number >= 0; the book tries 0.1", self.weight_decay),
+            ));
         }
         Ok(())
     }
@@ -168,9 +194,13 @@ pub fn train(
         let (results, evaluations) = mpsc::channel::<Result<Evaluation>>();
         scope.spawn(move || helper.run(batch_sender, jobs, results));
 
+        let base_lr = optimizer.learning_rate();
         for i in 0..config.iterations {
             let (x_batch, t_batch) = batches.recv().expect("the helper makes every batch of the run");
-            let loss = network.backprop_input(x_batch, &t_batch)? as f64;
+            let mut loss = network.backprop_input(x_batch, &t_batch)? as f64;
+            if config.weight_decay > 0.0 {
+                loss += network.apply_weight_decay(config.weight_decay) as f64;
+            }
             if !loss.is_finite() {
                 return Err(Error::invalid(
                     "training",
@@ -181,10 +211,17 @@ pub fn train(
                     ),
                 ));
             }
+            optimizer.set_learning_rate(base_lr * config.schedule.factor(i));
             optimizer.update(&mut network.params());
             history.loss.push(loss);
             progress.on_step(i + 1, config.iterations, loss);
 
+            if (i + 1) % iter_per_epoch == 0 {
+                if let Some(path) = &config.checkpoint {
+                    let iteration = BTreeMap::from([("iteration".to_string(), (i + 1).to_string())]);
+                    save_model(network, path, &iteration)?;
+                }
+            }
             if i % iter_per_epoch == 0 && i + 1 < config.iterations {
                 snapshots.send((i + 1, network.snapshot())).expect("the helper runs until the snapshots end");
             }

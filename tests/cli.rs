@@ -234,7 +234,28 @@ fn bad_flags_are_clear_errors() {
         1,
         "--hidden: two-layer has one hidden layer",
     );
-    assert_fails(&["train", "--hidden", "10"], 1, "name it with --arch two-layer or --arch mlp");
+    assert_fails(&["train", "--hidden", "10"], 1, "describe a network: name it with --arch");
+    assert_fails(
+        &["train", "--arch", "mlp", "--dropout", "1.5"],
+        1,
+        "--dropout has to be in [0, 1), got 1.5",
+    );
+    assert_fails(
+        &["train", "--arch", "two-layer", "--batch-norm"],
+        1,
+        "--batch-norm is for --arch mlp or deep-convnet",
+    );
+    assert_fails(
+        &["train", "--init=-1"],
+        2,
+        "expected a standard deviation > 0 (the book's 0.01), xavier or he",
+    );
+    assert_fails(&["train", "--weight-decay=-0.1"], 1, "invalid weight decay: -0.1 is not a number >= 0");
+    assert_fails(
+        &["train", "--optimizer", "lbfgs"],
+        2,
+        "invalid value 'lbfgs' for '--optimizer <OPTIMIZER>'",
+    );
     assert_fails(&["train", "--iters", "10", "--epochs", "1"], 2, "cannot be used with");
     assert_fails(&["predict", "--model", "x.safetensors"], 2, "required");
 }
@@ -272,4 +293,52 @@ fn bad_files_are_clear_errors() {
         "--index 10000 is past the end: the Test set has images 0 to 9999",
     );
     assert_fails(&["show", "--index", "60000"], 1, "--index 60000 is past the end");
+}
+
+#[test]
+fn train_takes_the_book_s_chapter_6_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let run = mitbadak(&[
+        "train",
+        "--arch",
+        "mlp",
+        "--hidden",
+        "40,30",
+        "--batch-norm",
+        "--dropout",
+        "0.15",
+        "--optimizer",
+        "adam",
+        "--init",
+        "he",
+        "--weight-decay",
+        "0.01",
+        "--schedule",
+        "cosine",
+        "--epochs",
+        "1",
+        "--out",
+        path_str(&out),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("MultiLayerNet 784-40-30-10 (ReLU, batch norm, dropout 0.15, softmax with cross-entropy), Adam lr 0.001, cosine schedule, weight decay 0.01, batch 100, 600 iterations"), "{}", run.stdout);
+    let accuracy: f64 =
+        run.stdout.lines().find_map(|l| l.strip_prefix("test accuracy ")).unwrap()[..6].parse().unwrap();
+    assert!(accuracy > 0.9, "one epoch of Adam reaches well above chance: {accuracy}");
+    assert!(out.join("checkpoint.safetensors").is_file(), "a checkpoint after the epoch");
+    let eval = mitbadak(&["eval", "--model", path_str(&out.join("model.safetensors"))]);
+    assert!(eval.stdout.contains(&format!("test accuracy: {accuracy:.4}")), "{} vs {accuracy}", eval.stdout);
+}
+
+#[test]
+fn the_book_s_convnet_weights_evaluate_to_the_book_s_figures_from_the_command_line() {
+    let Some(ch07) = common::reference_file("ch07_simple_convnet.safetensors") else { return };
+    let run = mitbadak(&["eval", "--model", path_str(&ch07), "--arch", "simple-convnet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("test accuracy: 0.9890"), "{}", run.stdout);
+    let Some(ch08) = common::reference_file("ch08_deep_convnet.safetensors") else { return };
+    let run =
+        mitbadak(&["eval", "--model", path_str(&ch08), "--arch", "deep-convnet", "--dropout-mode", "book"]);
+    assert!(run.stdout.contains("test accuracy: 0.9935"), "{}{}", run.stdout, run.stderr);
 }

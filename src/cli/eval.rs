@@ -25,7 +25,7 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let data = data::load(args.data.data_dir.as_deref())?;
-    let architecture = args.arch.architecture(data.test.sample_size(), data.classes)?;
+    let architecture = args.arch.architecture(data.test.image_shape, data.classes)?;
     let mut model = load_model::<f32>(&args.model, architecture.as_ref())?;
     println!("{}: {}", args.model.display(), model.architecture.describe());
     println!("test accuracy: {:.4}", evaluate(model.network.as_mut(), &data.test)?);

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mitbadak::nets::{Activation, Architecture, Head};
+use mitbadak::layers::DropoutMode;
+use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head};
 
 /// Deep learning from scratch (밑바닥부터 시작하는 딥러닝), in Rust.
 #[derive(Debug, Parser)]
@@ -58,11 +59,15 @@ pub struct DataArgs {
 
 /// The network's names, as `--arch` takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ArchName {
+pub enum ArchName {
     /// The book's TwoLayerNet: Affine - ReLU - Affine - SoftmaxWithLoss.
     TwoLayer,
     /// The book's MultiLayerNet: (Affine - activation) per hidden layer, Affine, SoftmaxWithLoss.
     Mlp,
+    /// The book's SimpleConvNet (chapter 7): one convolution, pooling, two affine layers.
+    SimpleConvnet,
+    /// The book's DeepConvNet (chapter 8): six convolutions, three poolings, dropout.
+    DeepConvnet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,27 +76,47 @@ enum ActivationName {
     Sigmoid,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DropoutModeName {
+    /// Scaled in training, untouched at test time (PyTorch's).
+    Inverted,
+    /// Scaled by 1 - ratio at test time (the book's; for the book's trained weights).
+    Book,
+}
+
 /// Flags that name a network.
 #[derive(Debug, Clone, Args)]
 pub struct ArchArgs {
     /// The network [default for train: two-layer]; for a model file, overrides what the file says.
     #[arg(long, value_enum)]
     arch: Option<ArchName>,
-    /// Hidden layer widths, comma-separated [default: 50 for two-layer, 100,100,100,100 for mlp].
+    /// Hidden layer widths, comma-separated [default: 50 for two-layer, 100,100,100,100 for mlp,
+    /// 100 for simple-convnet, 50 for deep-convnet].
     #[arg(long, value_delimiter = ',', value_name = "SIZES")]
     hidden: Option<Vec<usize>>,
     /// The activation of an mlp's hidden layers [default: relu].
     #[arg(long, value_enum)]
     activation: Option<ActivationName>,
+    /// Batch normalisation after each hidden affine layer (mlp) or convolution (deep-convnet).
+    #[arg(long)]
+    batch_norm: bool,
+    /// Dropout ratio after each hidden layer (mlp) [deep-convnet: 0.5, the book's; 0 for none].
+    #[arg(long, value_name = "RATIO")]
+    dropout: Option<f64>,
+    /// Where dropout scales: inverted (in training) or book (at test time, for the book's weights).
+    #[arg(long, value_enum, default_value = "inverted")]
+    dropout_mode: DropoutModeName,
 }
 
 impl ArchArgs {
-    /// The architecture these flags name, or `None` when no flag was given.
-    fn architecture(&self, input_size: usize, classes: usize) -> Result<Option<Architecture>> {
+    /// The network these flags name, for images of `image_shape` and `classes` classes, or
+    /// `None` when no flag was given.
+    fn architecture(&self, image_shape: (usize, usize), classes: usize) -> Result<Option<Architecture>> {
         let Some(arch) = self.arch else {
-            if self.hidden.is_some() || self.activation.is_some() {
+            if self.hidden.is_some() || self.activation.is_some() || self.batch_norm || self.dropout.is_some()
+            {
                 bail!(
-                    "--hidden and --activation describe a network: name it with --arch two-layer or --arch mlp"
+                    "--hidden, --activation, --batch-norm and --dropout describe a network: name it with --arch"
                 );
             }
             return Ok(None);
@@ -102,22 +127,49 @@ impl ArchArgs {
                 self.hidden.as_deref().unwrap_or_default()
             );
         }
-        Ok(Some(match arch {
-            ArchName::TwoLayer => {
-                if self.activation.is_some_and(|a| a != ActivationName::Relu) {
-                    bail!(
-                        "--activation: two-layer is the book's TwoLayerNet, with ReLU; use --arch mlp for sigmoid"
-                    );
-                }
-                let hidden_size = match self.hidden.as_deref() {
-                    None => 50,
-                    Some(&[h]) => h,
-                    Some(list) => bail!(
-                        "--hidden: two-layer has one hidden layer, got {list:?}; use --arch mlp for more"
-                    ),
-                };
-                Architecture::TwoLayer { input_size, hidden_size, output_size: classes }
+        if self.activation.is_some() && arch != ArchName::Mlp && self.activation != Some(ActivationName::Relu)
+        {
+            bail!("--activation sigmoid is for --arch mlp; the book's other networks use ReLU");
+        }
+        if self.batch_norm && matches!(arch, ArchName::TwoLayer | ArchName::SimpleConvnet) {
+            bail!("--batch-norm is for --arch mlp or deep-convnet");
+        }
+        let dropout = match self.dropout {
+            Some(ratio) if !(0.0..1.0).contains(&ratio) => {
+                bail!(
+                    "--dropout has to be in [0, 1), got {ratio}; the book uses 0.15 for its MLP and 0.5 for DeepConvNet"
+                )
             }
+            Some(ratio) if ratio > 0.0 => Some(ratio),
+            Some(_) => None,
+            None if arch == ArchName::DeepConvnet => Some(0.5),
+            None => None,
+        };
+        if dropout.is_some() && matches!(arch, ArchName::TwoLayer | ArchName::SimpleConvnet) {
+            bail!("--dropout is for --arch mlp or deep-convnet");
+        }
+        let mode = match self.dropout_mode {
+            DropoutModeName::Inverted => DropoutMode::Inverted,
+            DropoutModeName::Book => DropoutMode::Book,
+        };
+        let dropout = dropout.map(|ratio| DropoutConfig { ratio, mode });
+        let one_hidden = |default: usize, name: &str| -> Result<usize> {
+            match self.hidden.as_deref() {
+                None => Ok(default),
+                Some(&[h]) => Ok(h),
+                Some(list) => {
+                    bail!("--hidden: {name} has one hidden layer, got {list:?}; use --arch mlp for more")
+                }
+            }
+        };
+        let (rows, cols) = image_shape;
+        let input_size = rows * cols;
+        Ok(Some(match arch {
+            ArchName::TwoLayer => Architecture::TwoLayer {
+                input_size,
+                hidden_size: one_hidden(50, "two-layer")?,
+                output_size: classes,
+            },
             ArchName::Mlp => Architecture::Mlp {
                 input_size,
                 hidden_size_list: self.hidden.clone().unwrap_or_else(|| vec![100; 4]),
@@ -127,7 +179,42 @@ impl ArchArgs {
                     ActivationName::Sigmoid => Activation::Sigmoid,
                 },
                 head: Head::SoftmaxCrossEntropy,
+                batch_norm: self.batch_norm,
+                dropout,
             },
+            ArchName::SimpleConvnet => match Architecture::simple_convnet([1, rows, cols], classes) {
+                Architecture::SimpleConvnet {
+                    input_dim,
+                    filter_num,
+                    filter_size,
+                    pad,
+                    stride,
+                    output_size,
+                    ..
+                } => {
+                    let hidden_size = one_hidden(100, "simple-convnet")?;
+                    Architecture::SimpleConvnet {
+                        input_dim,
+                        filter_num,
+                        filter_size,
+                        pad,
+                        stride,
+                        hidden_size,
+                        output_size,
+                    }
+                }
+                _ => unreachable!("simple_convnet builds a SimpleConvnet"),
+            },
+            ArchName::DeepConvnet => {
+                let hidden_size = one_hidden(50, "deep-convnet")?;
+                Architecture::DeepConvnet {
+                    input_dim: [1, rows, cols],
+                    hidden_size,
+                    output_size: classes,
+                    dropout,
+                    batch_norm: self.batch_norm,
+                }
+            }
         }))
     }
 }

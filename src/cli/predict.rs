@@ -41,7 +41,7 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
-    let (pixels, classes) = match (&args.image, args.index) {
+    let (pixels, classes, image_shape) = match (&args.image, args.index) {
         (Some(path), _) => {
             let picture = load_image(path)?;
             let input = to_mnist(&picture);
@@ -58,7 +58,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
             if input.blank {
                 println!("the picture is blank: nothing reaches the ink threshold");
             }
-            (input.pixels, 10)
+            (input.pixels, 10, (SIDE, SIDE))
         }
         (None, Some(index)) => {
             let mnist = data::load(args.data.data_dir.as_deref())?;
@@ -71,11 +71,11 @@ pub fn run(args: PredictArgs) -> Result<()> {
                 );
             }
             println!("{:?} image {index} (label {})", args.set, set.labels[index]);
-            (set.image(index).into_iter().map(|p| p as f32 / 255.0).collect(), mnist.classes)
+            (set.image(index).into_iter().map(|p| p as f32 / 255.0).collect(), mnist.classes, set.image_shape)
         }
         (None, None) => unreachable!("clap requires an image or --index"),
     };
-    let architecture = args.arch.architecture(pixels.len(), classes)?;
+    let architecture = args.arch.architecture(image_shape, classes)?;
     let mut model = load_model::<f32>(&args.model, architecture.as_ref())?;
     let input_shape = model.network.input_shape();
     let mut shape = vec![1];

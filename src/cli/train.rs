@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use mitbadak::atomic::write_atomic;
 use mitbadak::model_file::save_model;
-use mitbadak::nets::Architecture;
-use mitbadak::optim::Sgd;
+use mitbadak::nets::{Architecture, WeightInit};
+use mitbadak::optim::{OptimizerName, Schedule};
 use mitbadak::plot::save_plots;
 use mitbadak::seeded_rng;
 use mitbadak::train::{Sampling, TrainConfig, train};
@@ -21,16 +21,30 @@ use super::{ArchArgs, DataArgs, data};
 pub struct TrainArgs {
     #[command(flatten)]
     arch: ArchArgs,
-    /// Learning rate of SGD.
-    #[arg(long, default_value_t = 0.1)]
-    lr: f64,
+    /// The optimizer [default: sgd for two-layer and mlp, adam for the conv nets, as the book].
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerArg>,
+    /// Learning rate [default: 0.1 for SGD (the seed's), otherwise the book's for the optimizer].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// How the learning rate changes: constant, cosine (down to 0 over the run), or step
+    /// (times 0.1 at a third and at two thirds of the run).
+    #[arg(long, value_enum, default_value = "constant")]
+    schedule: ScheduleArg,
+    /// Initial weights: a standard deviation (0.01), xavier or he [default: the network's, as the book].
+    #[arg(long, value_parser = parse_init, value_name = "STD|xavier|he")]
+    init: Option<WeightInit>,
+    /// Weight decay λ: the loss gains ½λ·ΣW², each gradient λ·W (the book's L2).
+    #[arg(long, default_value_t = 0.0, value_name = "LAMBDA")]
+    weight_decay: f64,
     /// Images per mini-batch.
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
     /// Steps to take, each on a batch drawn with replacement (the seed's way) [default: 10000].
     #[arg(long, conflicts_with = "epochs")]
     iters: Option<usize>,
-    /// Epochs to train, each a pass over the training set in a new random order.
+    /// Epochs to train, each a pass over the training set in a new random order
+    /// [default: 20 for the conv nets, as the book].
     #[arg(long)]
     epochs: Option<usize>,
     /// The seed of the weights and the batches: the same seed gives the same numbers.
@@ -38,24 +52,96 @@ pub struct TrainArgs {
     seed: u64,
     #[command(flatten)]
     data: DataArgs,
-    /// The directory for model.safetensors, metrics.csv, accuracy.png, loss.png [default: runs/<time>].
+    /// The directory for model.safetensors, checkpoint.safetensors, metrics.csv and the
+    /// figures [default: runs/<time>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
 
-pub fn run(args: TrainArgs) -> Result<()> {
-    if !(args.lr > 0.0 && args.lr.is_finite()) {
-        bail!("--lr must be a positive number, got {}; the seed uses 0.1", args.lr);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OptimizerArg {
+    Sgd,
+    Momentum,
+    Nesterov,
+    Adagrad,
+    Rmsprop,
+    Adam,
+    Adamw,
+}
+
+impl OptimizerArg {
+    fn name(self) -> OptimizerName {
+        match self {
+            OptimizerArg::Sgd => OptimizerName::Sgd,
+            OptimizerArg::Momentum => OptimizerName::Momentum,
+            OptimizerArg::Nesterov => OptimizerName::Nesterov,
+            OptimizerArg::Adagrad => OptimizerName::AdaGrad,
+            OptimizerArg::Rmsprop => OptimizerName::RmsProp,
+            OptimizerArg::Adam => OptimizerName::Adam,
+            OptimizerArg::Adamw => OptimizerName::AdamW,
+        }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScheduleArg {
+    Constant,
+    Cosine,
+    Step,
+}
+
+/// `0.01` (a standard deviation), `xavier` or `he`.
+fn parse_init(text: &str) -> Result<WeightInit, String> {
+    match text {
+        "xavier" => Ok(WeightInit::Xavier),
+        "he" => Ok(WeightInit::He),
+        _ => match text.parse::<f64>() {
+            Ok(std) if std > 0.0 && std.is_finite() => Ok(WeightInit::Std(std)),
+            _ => Err(format!(
+                "expected a standard deviation > 0 (the book's 0.01), xavier or he, got {text:?}"
+            )),
+        },
+    }
+}
+
+/// What `train` does when a flag is not given: the book's recipe for each network.
+struct Recipe {
+    optimizer: OptimizerName,
+    epochs: Option<usize>,
+}
+
+fn recipe(architecture: &Architecture) -> Recipe {
+    match architecture {
+        Architecture::TwoLayer { .. } | Architecture::Mlp { .. } => {
+            Recipe { optimizer: OptimizerName::Sgd, epochs: None }
+        }
+        Architecture::SimpleConvnet { .. } | Architecture::DeepConvnet { .. } => {
+            Recipe { optimizer: OptimizerName::Adam, epochs: Some(20) }
+        }
+    }
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
     let data = data::load(args.data.data_dir.as_deref())?;
-    let (input_size, classes) = (data.train.sample_size(), data.classes);
-    let architecture = args.arch.architecture(input_size, classes)?.unwrap_or(Architecture::TwoLayer {
-        input_size,
+    let (image_shape, classes) = (data.train.image_shape, data.classes);
+    let architecture = args.arch.architecture(image_shape, classes)?.unwrap_or(Architecture::TwoLayer {
+        input_size: data.train.sample_size(),
         hidden_size: 50,
         output_size: classes,
     });
-    let mut config = TrainConfig { batch_size: args.batch_size, seed: args.seed, ..TrainConfig::default() };
-    match (args.iters, args.epochs) {
+    let recipe = recipe(&architecture);
+    let optimizer_name = args.optimizer.map(OptimizerArg::name).unwrap_or(recipe.optimizer);
+    let lr = args.lr.unwrap_or(optimizer_name.default_learning_rate());
+    if !(lr > 0.0 && lr.is_finite()) {
+        bail!("--lr must be a positive number, got {lr}; the seed uses 0.1");
+    }
+    let mut config = TrainConfig {
+        batch_size: args.batch_size,
+        seed: args.seed,
+        weight_decay: args.weight_decay,
+        ..TrainConfig::default()
+    };
+    match (args.iters, args.epochs.or(if args.iters.is_none() { recipe.epochs } else { None })) {
         (_, Some(epochs)) => {
             config.sampling = Sampling::ShuffledEpochs;
             config.iterations = epochs * config.iter_per_epoch(data.train.len());
@@ -63,6 +149,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         (Some(iters), None) => config.iterations = iters,
         (None, None) => {}
     }
+    config.schedule = match args.schedule {
+        ScheduleArg::Constant => Schedule::Constant,
+        ScheduleArg::Cosine => Schedule::Cosine { total: config.iterations },
+        ScheduleArg::Step => Schedule::Step { every: config.iterations.div_ceil(3).max(1), gamma: 0.1 },
+    };
     config.validate(data.train.len())?;
 
     let out = match args.out {
@@ -71,13 +162,21 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the run directory {}", out.display()))?;
+    config.checkpoint = Some(out.join("checkpoint.safetensors"));
 
-    let mut network = architecture.build::<f32, _>(None, &mut seeded_rng(args.seed));
-    let mut optimizer = Sgd::new(args.lr);
+    let mut network = architecture.build::<f32, _>(args.init, &mut seeded_rng(args.seed));
+    let mut optimizer = optimizer_name.build::<f32>(lr);
+    let schedule = match args.schedule {
+        ScheduleArg::Constant => String::new(),
+        ScheduleArg::Cosine => ", cosine schedule".into(),
+        ScheduleArg::Step => ", step schedule".into(),
+    };
+    let decay =
+        if args.weight_decay > 0.0 { format!(", weight decay {}", args.weight_decay) } else { String::new() };
     println!(
-        "{}, SGD lr {}, batch {}, {} iterations ({} per epoch), seed {}",
+        "{}, {} lr {lr}{schedule}{decay}, batch {}, {} iterations ({} per epoch), seed {}",
         architecture.describe(),
-        args.lr,
+        optimizer.name(),
         config.batch_size,
         config.iterations,
         config.iter_per_epoch(data.train.len()),
@@ -88,14 +187,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
         data.dir.display(),
         data.train.len(),
         data.test.len(),
-        data.train.image_shape.0,
-        data.train.image_shape.1,
+        image_shape.0,
+        image_shape.1,
         classes
     );
 
     let start = Instant::now();
     let mut progress = TrainingProgress::new(config.iterations);
-    let history = train(network.as_mut(), &mut optimizer, &data, &config, &mut progress);
+    let history = train(network.as_mut(), optimizer.as_mut(), &data, &config, &mut progress);
     progress.finish();
     let history = history?;
     let seconds = start.elapsed().as_secs_f64();
@@ -105,7 +204,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         ("test_accuracy".to_string(), last.test_acc.to_string()),
         ("train_accuracy".to_string(), last.train_acc.to_string()),
         ("iterations".to_string(), config.iterations.to_string()),
-        ("optimizer".to_string(), format!("SGD lr {}", args.lr)),
+        ("optimizer".to_string(), format!("{} lr {lr}{schedule}{decay}", optimizer.name())),
         ("batch_size".to_string(), config.batch_size.to_string()),
         ("seed".to_string(), config.seed.to_string()),
     ]);
