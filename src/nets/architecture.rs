@@ -185,6 +185,11 @@ impl Architecture {
         Architecture::DeepConvnet { input_dim, hidden_size, output_size: classes, dropout, batch_norm }
     }
 
+    /// The book's DeepConvNet dropout: 0.5, inverted.
+    pub fn deep_convnet_dropout() -> Option<DropoutConfig> {
+        DeepConvNetConfig::default().dropout
+    }
+
     /// A short description for people: `TwoLayerNet 784-50-10 (ReLU)`.
     pub fn describe(&self) -> String {
         match self {
