@@ -40,7 +40,7 @@ enum Command {
 /// Runs one subcommand.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(args).map(drop),
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Show(args) => show::run(args),
