@@ -32,6 +32,7 @@ pub mod plot;
 pub mod preprocess;
 pub mod print;
 pub mod runs;
+pub mod serve;
 pub mod targets;
 pub mod train;
 
