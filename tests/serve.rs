@@ -7,6 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -316,4 +317,108 @@ fn load_2000_png_requests_from_8_clients_without_an_error() {
     );
     assert_eq!(results.len(), REQUESTS);
     assert_eq!(errors, 0);
+}
+
+/// `mitbadak serve ARGS` run in `dir`: the process, and what it printed up to the line
+/// with the page's address (or until it ended).
+fn start_serve(dir: &Path, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mitbadak"))
+        .arg("serve")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MITBADAK_DATA")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, printed) = std::sync::mpsc::channel();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let last = line.contains("http://");
+            let _ = lines.send(line);
+            if last {
+                break;
+            }
+        }
+    });
+    let mut output = String::new();
+    while let Ok(line) = printed.recv_timeout(Duration::from_secs(120)) {
+        output += &line;
+        output.push('\n');
+    }
+    (child, output)
+}
+
+fn address_in(printed: &str) -> String {
+    let start = printed.find("http://").unwrap_or_else(|| panic!("no address in {printed:?}"));
+    printed[start..].split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn serve_without_a_model_trains_the_seeds_job_first_then_takes_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, printed) = start_serve(dir.path(), &["--port", "0"]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        printed.starts_with(
+            "no --model, and no model under runs/: training the seed's job first (a few seconds)\n"
+        ),
+        "{printed}"
+    );
+    assert!(printed.contains("after 10000 iterations"), "{printed}");
+    let trained = mitbadak::runs::newest_model(&dir.path().join("runs")).unwrap().expect("a model in runs/");
+    let relative = trained.strip_prefix(dir.path()).unwrap().display().to_string();
+
+    let (mut second, printed) = start_serve(dir.path(), &["--port", "0"]);
+    let address = address_in(&printed);
+    let info: Value = {
+        let mut response = agent().get(format!("{address}api/model")).call().unwrap();
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert!(printed.starts_with(&format!("no --model: the newest under runs/ is {relative}\n")), "{printed}");
+    assert!(printed.contains("(TwoLayerNet 784-50-10 (ReLU), test accuracy 0.9"), "{printed}");
+    assert_eq!(info["file"], relative);
+    assert_eq!(info["metadata"]["iterations"], "10000");
+}
+
+#[test]
+fn serve_refuses_what_it_cannot_serve_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let fail = |args: &[&str], says: &str| {
+        let (mut child, printed) = start_serve(dir.path(), args);
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        assert_eq!(status.code(), Some(1), "{printed}{stderr}");
+        assert!(stderr.contains(says), "{stderr:?} should say {says:?}");
+    };
+    fail(&["--model", "absent.safetensors", "--port", "0"], "absent.safetensors: No such file or directory");
+    let small = dir.path().join("small");
+    common::write_dataset(&small.join("data"), 4, 5, 3, 60, 30);
+    let data = small.join("data");
+    let out = small.to_str().unwrap();
+    mitbadak(&[
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--iters",
+        "2",
+        "--batch-size",
+        "10",
+        "--out",
+        out,
+    ]);
+    fail(
+        &["--model", small.join("model.safetensors").to_str().unwrap(), "--port", "0"],
+        "TwoLayerNet 20-50-3 (ReLU) takes 20 values per input, but the page draws 28x28 = 784 pixels",
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let model = fixture().model.to_str().unwrap();
+    fail(&["--model", model, "--port", &port], "another program has the port: choose another with --port");
 }

@@ -5,6 +5,7 @@ mod eval;
 mod gradcheck;
 mod predict;
 mod progress;
+mod serve;
 mod show;
 mod train;
 
@@ -35,6 +36,8 @@ enum Command {
     Show(show::ShowArgs),
     /// The book's gradient check: backpropagation against numerical gradients on 3 MNIST images.
     Gradcheck(gradcheck::GradcheckArgs),
+    /// Serve a page to draw a digit on and watch the network read it, and its JSON API.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs one subcommand.
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => predict::run(args),
         Command::Show(args) => show::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

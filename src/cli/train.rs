@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::{Args, FromArgMatches, ValueEnum};
 use mitbadak::atomic::write_atomic;
 use mitbadak::model_file::save_model;
 use mitbadak::nets::{Architecture, WeightInit};
@@ -119,6 +119,14 @@ fn recipe(architecture: &Architecture) -> Recipe {
         Architecture::SimpleConvnet { .. } | Architecture::DeepConvnet { .. } => {
             Recipe { optimizer: OptimizerName::Adam, epochs: Some(20) }
         }
+    }
+}
+
+impl TrainArgs {
+    /// The seed's job: `mitbadak train` without flags.
+    pub fn seed_job() -> TrainArgs {
+        let matches = TrainArgs::augment_args(clap::Command::new("train")).get_matches_from(["train"]);
+        TrainArgs::from_arg_matches(&matches).expect("train's defaults are valid flags")
     }
 }
 
