@@ -34,6 +34,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A server could not listen on its address, or stopped serving.
+    #[error("{address}: {message}")]
+    Server {
+        /// The address, `host:port`.
+        address: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
+
     /// A file was read but its content is not what it should be.
     #[error("{path}: {message}")]
     Format {

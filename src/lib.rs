@@ -17,6 +17,7 @@
 //! ```
 
 pub mod atomic;
+pub mod classify;
 pub mod data;
 pub mod error;
 pub mod float;
@@ -30,6 +31,8 @@ pub mod optim;
 pub mod plot;
 pub mod preprocess;
 pub mod print;
+pub mod runs;
+pub mod serve;
 pub mod targets;
 pub mod train;
 

@@ -76,10 +76,16 @@ pub fn loss_png(history: &History) -> Result<Vec<u8>> {
     })
 }
 
-/// Writes `accuracy.png` and `loss.png` into `dir`.
+/// The accuracy figure's file name in a run directory.
+pub const ACCURACY_FILE: &str = "accuracy.png";
+
+/// The loss figure's file name in a run directory.
+pub const LOSS_FILE: &str = "loss.png";
+
+/// Writes [`ACCURACY_FILE`] and [`LOSS_FILE`] into `dir`.
 pub fn save_plots(history: &History, dir: &Path) -> Result<()> {
-    write_atomic(&dir.join("accuracy.png"), &accuracy_png(history)?)?;
-    write_atomic(&dir.join("loss.png"), &loss_png(history)?)
+    write_atomic(&dir.join(ACCURACY_FILE), &accuracy_png(history)?)?;
+    write_atomic(&dir.join(LOSS_FILE), &loss_png(history)?)
 }
 
 type DrawResult<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;

@@ -5,10 +5,11 @@
 //! A picture that is already 28x28 is taken as it is (only inverted if it is dark on light):
 //! it is in MNIST's form already, and resampling it would only blur it.
 
+use std::io::Cursor;
 use std::path::Path;
 
 use image::imageops::{FilterType, resize};
-use image::{DynamicImage, GrayImage, Luma};
+use image::{DynamicImage, GrayImage, ImageError, ImageReader, Limits, Luma};
 
 use crate::Error;
 use crate::error::Result;
@@ -48,9 +49,31 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 
 /// Decodes a picture from bytes; the error says why it could not be read.
 pub fn decode_image(bytes: &[u8]) -> std::result::Result<DynamicImage, String> {
-    image::load_from_memory(bytes).map_err(|e| {
-        format!("not a picture that can be read ({e}); expected PNG, JPEG, BMP, GIF, WebP or PNM")
+    decode_with(bytes, Limits::default()).map_err(|e| unreadable(&e))
+}
+
+/// [`decode_image`] for pictures of at most `max_side` pixels a side, so that one from a
+/// stranger (a server's request) cannot make it allocate more than such a picture takes.
+pub fn decode_image_at_most(bytes: &[u8], max_side: u32) -> std::result::Result<DynamicImage, String> {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(max_side);
+    limits.max_image_height = Some(max_side);
+    decode_with(bytes, limits).map_err(|e| match e {
+        ImageError::Limits(e) => {
+            format!("too large a picture ({e}): send one of at most {max_side}x{max_side} pixels")
+        }
+        e => unreadable(&e),
     })
+}
+
+fn decode_with(bytes: &[u8], limits: Limits) -> image::ImageResult<DynamicImage> {
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
+    reader.limits(limits);
+    reader.decode()
+}
+
+fn unreadable(e: &ImageError) -> String {
+    format!("not a picture that can be read ({e}); expected PNG, JPEG, BMP, GIF, WebP or PNM")
 }
 
 /// Brings a picture into MNIST's form. Transparent parts count as white paper.

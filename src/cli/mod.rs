@@ -5,6 +5,7 @@ mod eval;
 mod gradcheck;
 mod predict;
 mod progress;
+mod serve;
 mod show;
 mod train;
 
@@ -35,16 +36,19 @@ enum Command {
     Show(show::ShowArgs),
     /// The book's gradient check: backpropagation against numerical gradients on 3 MNIST images.
     Gradcheck(gradcheck::GradcheckArgs),
+    /// Serve a page to draw a digit on and watch the network read it, and its JSON API.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs one subcommand.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(args).map(drop),
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Show(args) => show::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

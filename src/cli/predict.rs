@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
+use mitbadak::classify::classify;
 use mitbadak::data::Dataset;
 use mitbadak::model_file::load_model;
 use mitbadak::preprocess::{SIDE, load_image, to_mnist};
-use ndarray::{ArrayD, IxDyn};
 
 use super::{ArchArgs, DataArgs, data};
 
@@ -77,20 +77,9 @@ pub fn run(args: PredictArgs) -> Result<()> {
     };
     let architecture = args.arch.architecture(image_shape, classes)?;
     let mut model = load_model::<f32>(&args.model, architecture.as_ref())?;
-    let input_shape = model.network.input_shape();
-    let mut shape = vec![1];
-    shape.extend(&input_shape);
-    let x = ArrayD::from_shape_vec(IxDyn(&shape), pixels).map_err(|_| {
-        anyhow::anyhow!(
-            "{} takes inputs of shape {input_shape:?}, not 28x28 images",
-            model.architecture.describe()
-        )
-    })?;
-    let probabilities = model.network.probabilities(&x)?;
-    let mut ranked: Vec<(usize, f32)> = probabilities.iter().copied().enumerate().collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    println!("predicted: {}", ranked[0].0);
-    for (class, p) in ranked.iter().take(args.top.max(1)) {
+    let classification = classify(model.network.as_mut(), pixels)?;
+    println!("predicted: {}", classification.class);
+    for (class, p) in classification.ranked().iter().take(args.top.max(1)) {
         println!("  {class}  {p:.4}");
     }
     Ok(())

@@ -2,15 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::{Args, FromArgMatches, ValueEnum};
 use mitbadak::atomic::write_atomic;
 use mitbadak::model_file::save_model;
 use mitbadak::nets::{Architecture, WeightInit};
 use mitbadak::optim::{OptimizerName, Schedule};
 use mitbadak::plot::save_plots;
+use mitbadak::runs::{MODEL_FILE, RUNS_DIR, new_run_dir};
 use mitbadak::seeded_rng;
 use mitbadak::train::{Sampling, TrainConfig, train};
 
@@ -121,7 +122,16 @@ fn recipe(architecture: &Architecture) -> Recipe {
     }
 }
 
-pub fn run(args: TrainArgs) -> Result<()> {
+impl TrainArgs {
+    /// The seed's job: `mitbadak train` without flags.
+    pub fn seed_job() -> TrainArgs {
+        let matches = TrainArgs::augment_args(clap::Command::new("train")).get_matches_from(["train"]);
+        TrainArgs::from_arg_matches(&matches).expect("train's defaults are valid flags")
+    }
+}
+
+/// Trains and writes the run directory; returns its path.
+pub fn run(args: TrainArgs) -> Result<PathBuf> {
     let data = data::load(args.data.data_dir.as_deref())?;
     let (image_shape, classes) = (data.train.image_shape, data.classes);
     let architecture = args.arch.architecture(image_shape, classes)?.unwrap_or(Architecture::TwoLayer {
@@ -158,7 +168,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     let out = match args.out {
         Some(dir) => dir,
-        None => new_run_dir(Path::new("runs"))?,
+        None => new_run_dir(Path::new(RUNS_DIR)),
     };
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the run directory {}", out.display()))?;
@@ -208,48 +218,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         ("batch_size".to_string(), config.batch_size.to_string()),
         ("seed".to_string(), config.seed.to_string()),
     ]);
-    save_model(network.as_mut(), &out.join("model.safetensors"), &metadata)?;
+    save_model(network.as_mut(), &out.join(MODEL_FILE), &metadata)?;
     write_atomic(&out.join("metrics.csv"), history.to_csv().as_bytes())?;
     save_plots(&history, &out)?;
     println!(
         "test accuracy {:.4} (train {:.4}) after {} iterations in {:.1} s",
         last.test_acc, last.train_acc, config.iterations, seconds
     );
-    println!("wrote model.safetensors, metrics.csv, accuracy.png and loss.png to {}", out.display());
-    Ok(())
-}
-
-/// `runs/2026-11-23T18-04-05Z`, with `-2`, `-3` ... when that already exists.
-fn new_run_dir(runs: &Path) -> Result<PathBuf> {
-    let stamp = utc_stamp(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0));
-    let dir = (1..)
-        .map(|n| if n == 1 { runs.join(&stamp) } else { runs.join(format!("{stamp}-{n}")) })
-        .find(|dir| !dir.exists())
-        .expect("an unused name exists");
-    Ok(dir)
-}
-
-/// Seconds since 1970 as `YYYY-MM-DDTHH-MM-SSZ` (UTC), from the civil-calendar algorithm.
-fn utc_stamp(seconds: u64) -> String {
-    let (days, rest) = ((seconds / 86_400) as i64, seconds % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}-{:02}-{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_stamp_gives_the_calendar_date() {
-        assert_eq!(super::utc_stamp(0), "1970-01-01T00-00-00Z");
-        assert_eq!(super::utc_stamp(951_782_400), "2000-02-29T00-00-00Z");
-        assert_eq!(super::utc_stamp(1_795_453_445), "2026-11-23T17-04-05Z");
-    }
+    println!("wrote {MODEL_FILE}, metrics.csv, accuracy.png and loss.png to {}", out.display());
+    Ok(out)
 }

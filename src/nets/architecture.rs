@@ -251,6 +251,27 @@ impl Architecture {
         }
     }
 
+    /// The number of outputs: classes for a classifier.
+    pub fn output_size(&self) -> usize {
+        match self {
+            Architecture::TwoLayer { output_size, .. }
+            | Architecture::Mlp { output_size, .. }
+            | Architecture::SimpleConvnet { output_size, .. }
+            | Architecture::DeepConvnet { output_size, .. } => *output_size,
+        }
+    }
+
+    /// Whether the output is a softmax over classes (so [`crate::nets::Network::probabilities`]
+    /// gives probabilities), rather than a regression's values.
+    pub fn is_classifier(&self) -> bool {
+        match self {
+            Architecture::TwoLayer { .. }
+            | Architecture::SimpleConvnet { .. }
+            | Architecture::DeepConvnet { .. } => true,
+            Architecture::Mlp { head, .. } => *head == Head::SoftmaxCrossEntropy,
+        }
+    }
+
     /// The shape of one input sample.
     pub fn input_shape(&self) -> Vec<usize> {
         match self {

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -61,5 +62,30 @@ pub fn reference_file(name: &str) -> Option<PathBuf> {
             path.display()
         );
         None
+    }
+}
+
+/// What a run of the binary gave.
+pub struct Run {
+    /// The exit code (-1 for a signal).
+    pub code: i32,
+    /// What it printed on standard output.
+    pub stdout: String,
+    /// What it printed on standard error.
+    pub stderr: String,
+}
+
+/// Runs the built `mitbadak` in the crate's directory, with no `MITBADAK_DATA`.
+pub fn mitbadak(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_mitbadak"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("MITBADAK_DATA")
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
