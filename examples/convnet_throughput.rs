@@ -15,6 +15,7 @@ use mitbadak::train::evaluate;
 use rand::RngExt;
 
 fn main() -> mitbadak::Result<()> {
+    mitbadak::memory::keep_freed_memory();
     let kind = std::env::args().nth(1).unwrap_or_else(|| "simple".into());
     let iters: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(100);
     let data = Mnist::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"))?;

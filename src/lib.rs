@@ -25,6 +25,7 @@ pub mod functions;
 pub mod gradient;
 pub mod layers;
 pub mod matmul;
+pub mod memory;
 pub mod model_file;
 pub mod nets;
 pub mod optim;

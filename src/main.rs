@@ -8,6 +8,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
+    mitbadak::memory::keep_freed_memory();
     let command = cli::Cli::parse();
     match cli::run(command) {
         Ok(()) => ExitCode::SUCCESS,

@@ -281,6 +281,8 @@ fn convolution_equals_its_definition_with_stride_and_padding() {
         ([3, 2, 3, 3], 1, 0, [2, 2, 5, 5]),
         ([4, 3, 3, 2], 2, 1, [2, 3, 7, 6]),
         ([2, 1, 5, 5], 1, 2, [1, 1, 4, 4]),
+        ([3, 2, 3, 3], 1, 1, [2, 2, 6, 5]),
+        ([2, 2, 3, 3], 1, 3, [1, 2, 2, 2]),
     ] {
         let mut layer = convolution(shape, stride, pad, 80);
         let x = random(&input, 81);
@@ -298,10 +300,48 @@ fn convolution_backward_matches_numerical_gradient_with_stride_and_padding() {
     check_layer(&mut convolution([3, 2, 3, 3], 1, 0, 90), random(&[2, 2, 5, 5], 91), 92);
     check_layer(&mut convolution([4, 3, 3, 2], 2, 1, 93), random(&[2, 3, 7, 6], 94), 95);
     check_layer(&mut convolution([2, 1, 5, 5], 1, 2, 96), random(&[1, 1, 4, 4], 97), 98);
+    check_layer(&mut convolution([3, 2, 3, 3], 1, 1, 99), random(&[2, 2, 6, 5], 100), 101);
+    check_layer(&mut convolution([2, 2, 3, 3], 1, 3, 102), random(&[1, 2, 2, 2], 103), 104);
 }
 
 #[test]
-fn convolution_on_mostly_zero_input_takes_the_sparse_path_and_agrees() {
+fn im2col_of_one_image_is_the_books_im2col_transposed_and_col2im_adds_back() {
+    use mitbadak::layers::im2col::{Windows, col2im, im2col};
+    // stride 1 "same" (lines moved at once), stride 1 wider or narrower, stride 2, all padding
+    for (input, filter, stride, pad) in [
+        ([2, 3, 6, 5], (3, 3), 1, 1),
+        ([2, 2, 5, 5], (5, 5), 1, 2),
+        ([1, 2, 6, 6], (3, 3), 1, 2),
+        ([2, 1, 7, 7], (5, 5), 1, 0),
+        ([2, 3, 7, 6], (3, 2), 2, 1),
+        ([1, 1, 2, 2], (3, 3), 1, 3),
+    ] {
+        let context = format!("input {input:?} filter {filter:?} stride {stride} pad {pad}");
+        let x = random(&input, 120).into_dimensionality::<ndarray::Ix4>().unwrap();
+        let windows = Windows::new((input[1], input[2], input[3]), filter, stride, pad);
+        let (k, p) = (windows.taps(), windows.positions());
+        let book = im2col(x.view(), filter, stride, pad);
+        for (n, image) in x.outer_iter().enumerate() {
+            let mut col = vec![f64::NAN; k * p];
+            windows.im2col_image(image.as_standard_layout().as_slice().unwrap(), &mut col);
+            let col = Array2::from_shape_vec((k, p), col).unwrap();
+            assert_eq!(col.t(), book.slice(ndarray::s![n * p..(n + 1) * p, ..]), "im2col, {context}");
+        }
+        let dcol = random(book.shape(), 121).into_dimensionality::<ndarray::Ix2>().unwrap();
+        let want = col2im(&dcol, x.dim(), filter, stride, pad);
+        for (n, want) in want.outer_iter().enumerate() {
+            let mut col =
+                dcol.slice(ndarray::s![n * p..(n + 1) * p, ..]).t().as_standard_layout().into_owned();
+            let mut got = vec![0.0; want.len()];
+            windows.col2im_image(col.as_slice_mut().unwrap(), &mut got);
+            let diff = got.iter().zip(want.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(diff < 1e-12, "col2im differs by {diff}, {context}");
+        }
+    }
+}
+
+#[test]
+fn convolution_in_f32_agrees_with_f64_on_mostly_zero_input() {
     // like MNIST: most pixels 0, in f32 (where the zero-skipping products run)
     let mut rng = mitbadak::seeded_rng(99);
     let x = ndarray::Array4::from_shape_simple_fn((4, 1, 12, 12), || {

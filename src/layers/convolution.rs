@@ -1,20 +1,24 @@
 //! `Convolution` (chapter 7): filters `W: (FN, C, FH, FW)` slid over `x: (N, C, H, W)` with
-//! a stride and zero padding, plus a bias per filter, as one matrix product:
+//! a stride and zero padding, plus a bias per filter, as one matrix product per image:
 //!
 //! ```text
-//! forward:  col = im2col(x): (N·OH·OW, C·FH·FW);  out = col · Wᵀ + b: (N·OH·OW, FN) -> (N, FN, OH, OW)
-//! backward: dout -> (N·OH·OW, FN);  db = Σ dout;  dW = colᵀ · dout;  dx = col2im(dout · W)
+//! forward:  col = im2col(x[n]): (C·FH·FW, OH·OW);  out[n] = W · col + b: (FN, OH·OW)
+//! backward: dW = Σn dout[n] · colᵀ;  db = Σn Σ dout[n];  dx[n] = col2im(Wᵀ · dout[n])
 //! ```
 //!
-//! `W` has the book's and PyTorch's layout. The columns are kept as an [`Operand`]: the
-//! windows of MNIST's images are mostly zeros, and both products skip them.
+//! `W` has the book's and PyTorch's layout, seen as `(FN, C·FH·FW)`. The book lays the
+//! windows of the whole batch out at once (`im2col`, kept as the reference); here each image's
+//! windows ([`Windows`]) are laid out, multiplied and dropped while they are in the cache,
+//! and laid out again in backward from the kept input: that costs less than storing them
+//! (tens of MB for a batch of DeepConvNet), and the images are shared out between the cores.
 
-use ndarray::{Array1, Array2, Array4, ArrayD, Axis, Ix4};
+use ndarray::{Array1, Array4, ArrayD, ArrayView2, ArrayViewMut2, Ix4};
+use rayon::prelude::*;
 
-use super::im2col::{col2im, im2col, output_size};
+use super::im2col::Windows;
 use super::{Layer, Param};
 use crate::Float;
-use crate::matmul::{Operand, matmul};
+use crate::matmul::gemm_into;
 
 /// A 2-D convolution layer with filters `w` (the book's `W`) and bias `b`.
 #[derive(Debug, Clone)]
@@ -31,10 +35,15 @@ pub struct Convolution<T> {
     pub stride: usize,
     /// Zeros added around the input.
     pub pad: usize,
-    /// The last input's windows as rows.
-    col: Operand<T>,
-    /// The last input's shape.
-    x_shape: (usize, usize, usize, usize),
+    /// The last input, `(N, C, H, W)` in row-major order.
+    x: Array4<T>,
+}
+
+/// One core's share of the weight gradients, and its scratch columns.
+struct Gradients<T> {
+    dw: Vec<T>,
+    db: Vec<T>,
+    col: Vec<T>,
 }
 
 impl<T: Float> Convolution<T> {
@@ -44,12 +53,10 @@ impl<T: Float> Convolution<T> {
     pub fn new(w: Array4<T>, b: Array1<T>, stride: usize, pad: usize) -> Self {
         assert_eq!(b.len(), w.dim().0, "Convolution::new: {} biases for {} filters", b.len(), w.dim().0);
         assert!(stride > 0, "Convolution::new: the stride must be at least 1");
-        let k = w.len() / w.dim().0.max(1);
         Convolution {
             dw: Array4::zeros(w.raw_dim()),
             db: Array1::zeros(b.raw_dim()),
-            col: Operand::empty(k),
-            x_shape: (0, 0, 0, 0),
+            x: Array4::zeros((0, 0, 0, 0)),
             stride,
             pad,
             w,
@@ -57,45 +64,80 @@ impl<T: Float> Convolution<T> {
         }
     }
 
-    fn filter(&self) -> (usize, usize) {
-        (self.w.dim().2, self.w.dim().3)
+    /// The windows of one image of the last input.
+    fn windows(&self) -> Windows {
+        let (_, c, h, w) = self.x.dim();
+        Windows::new((c, h, w), (self.w.dim().2, self.w.dim().3), self.stride, self.pad)
     }
 
     /// `W` as `(FN, C·FH·FW)`: one filter per row.
-    fn w_rows(&self) -> Array2<T> {
+    fn w_rows(&self) -> ArrayView2<'_, T> {
         let fn_ = self.w.dim().0;
-        self.w
-            .view()
-            .into_shape_with_order((fn_, self.w.len() / fn_.max(1)))
-            .expect("W is contiguous")
-            .to_owned()
+        self.w.view().into_shape_with_order((fn_, self.w.len() / fn_.max(1))).expect("W is contiguous")
     }
 
-    /// `dout: (N, FN, OH, OW)` as rows `(N·OH·OW, FN)`.
-    fn dout_rows(&self, dout: ArrayD<T>) -> Array2<T> {
-        let dout =
-            dout.into_dimensionality::<Ix4>().expect("Convolution::backward: dout must be (N, FN, OH, OW)");
-        let fn_ = dout.dim().1;
-        let rows = dout.len() / fn_.max(1);
-        dout.permuted_axes([0, 2, 3, 1])
+    /// Fills `dw`, `db` and, when asked for, returns `dx`.
+    fn backward_with(&mut self, dout: ArrayD<T>, want_dx: bool) -> Option<Array4<T>> {
+        let dout = dout
+            .into_dimensionality::<Ix4>()
+            .expect("Convolution::backward: dout must be (N, FN, OH, OW)")
             .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order((rows, fn_))
-            .expect("rows")
+            .into_owned();
+        let windows = self.windows();
+        let (fn_, k, p) = (self.w.dim().0, windows.taps(), windows.positions());
+        assert_eq!(
+            dout.dim(),
+            (self.x.dim().0, fn_, windows.output.0, windows.output.1),
+            "Convolution::backward: dout"
+        );
+        let (x, dout_values, w_rows) =
+            (self.x.as_slice().expect("row-major"), dout.as_slice().expect("row-major"), self.w_rows());
+        let image = x.len() / self.x.dim().0.max(1);
+        let new = || Gradients {
+            dw: vec![T::zero(); fn_ * k],
+            db: vec![T::zero(); fn_],
+            col: vec![T::zero(); k * p],
+        };
+        // one image: dW += dout[n] · colᵀ, db += Σ dout[n], and dx[n] = col2im(Wᵀ · dout[n])
+        let step = |mut g: Gradients<T>, (n, dx): (usize, Option<&mut [T]>)| {
+            let dout =
+                ArrayView2::from_shape((fn_, p), &dout_values[n * fn_ * p..][..fn_ * p]).expect("FN·P");
+            windows.im2col_image(&x[n * image..][..image], &mut g.col);
+            let col = ArrayView2::from_shape((k, p), &g.col[..]).expect("K·P");
+            gemm_into(dout, col.t(), ArrayViewMut2::from_shape((fn_, k), &mut g.dw[..]).expect("FN·K"), true);
+            g.db.iter_mut().zip(dout.rows()).for_each(|(db, row)| *db += row.sum());
+            if let Some(dx) = dx {
+                let dcol = ArrayViewMut2::from_shape((k, p), &mut g.col[..]).expect("K·P");
+                gemm_into(w_rows.t(), dout, dcol, false);
+                windows.col2im_image(&mut g.col, dx);
+            }
+            g
+        };
+        let add = |mut a: Gradients<T>, b: Gradients<T>| {
+            a.dw.iter_mut().zip(&b.dw).for_each(|(a, &b)| *a += b);
+            a.db.iter_mut().zip(&b.db).for_each(|(a, &b)| *a += b);
+            a
+        };
+        let (gradients, dx) = if want_dx {
+            let mut dx = Array4::zeros(self.x.raw_dim());
+            let slices = dx.as_slice_mut().expect("new").par_chunks_mut(image.max(1));
+            let slices = slices.with_min_len(images_per_core(self.x.dim().0));
+            let g = slices.enumerate().map(|(n, dx)| (n, Some(dx))).fold(new, step).reduce(new, add);
+            (g, Some(dx))
+        } else {
+            let images = (0..self.x.dim().0).into_par_iter().with_min_len(images_per_core(self.x.dim().0));
+            (images.map(|n| (n, None)).fold(new, step).reduce(new, add), None)
+        };
+        self.dw = Array4::from_shape_vec(self.w.raw_dim(), gradients.dw).expect("FN·C·FH·FW");
+        self.db = Array1::from(gradients.db);
+        dx
     }
+}
 
-    fn backward_weights(&mut self, dout: &Array2<T>) {
-        // dW = colᵀ·dout: (C·FH·FW, FN), laid out as W: (FN, C, FH, FW)
-        let mut dw_t = Array2::zeros((self.w.len() / self.w.dim().0.max(1), dout.ncols()));
-        self.col.t_dot_into(dout.view(), dw_t.view_mut());
-        self.dw = dw_t
-            .reversed_axes()
-            .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order(self.w.raw_dim())
-            .expect("FN·C·FH·FW");
-        self.db = dout.sum_axis(Axis(0));
-    }
+/// The images of a batch of `n` each core takes in one piece: one piece a core, so that each
+/// sets up its scratch columns (and its share of the gradients) once a pass.
+fn images_per_core(n: usize) -> usize {
+    n.div_ceil(rayon::current_num_threads()).max(1)
 }
 
 impl<T: Float> Layer<T> for Convolution<T> {
@@ -108,30 +150,36 @@ impl<T: Float> Layer<T> for Convolution<T> {
         let x = x
             .into_dimensionality::<Ix4>()
             .unwrap_or_else(|x| panic!("Convolution::forward: expected (N, C, H, W), got {x:?}"));
-        let (n, c, h, w) = x.dim();
-        let (fn_, wc, fh, fw) = self.w.dim();
+        let (n, c, _, _) = x.dim();
+        let (fn_, wc, _, _) = self.w.dim();
         assert_eq!(c, wc, "Convolution::forward: input has {c} channels, the filters {wc}");
-        let (oh, ow) = (output_size(h, fh, self.stride, self.pad), output_size(w, fw, self.stride, self.pad));
-        self.x_shape = (n, c, h, w);
-        self.col.set(im2col(x.view(), (fh, fw), self.stride, self.pad));
-        // out = col · Wᵀ + b
-        let mut out = self.col.dot(self.w_rows().t());
-        out += &self.b;
-        let out = out.into_shape_with_order((n, oh, ow, fn_)).expect("N·OH·OW rows");
-        out.permuted_axes([0, 3, 1, 2]).as_standard_layout().into_owned().into_dyn()
+        self.x = if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() };
+        let windows = self.windows();
+        let (k, p, (oh, ow)) = (windows.taps(), windows.positions(), windows.output);
+        let mut out = Array4::zeros((n, fn_, oh, ow));
+        let (x, w_rows, b) = (self.x.as_slice().expect("row-major"), self.w_rows(), &self.b);
+        let image = x.len() / n.max(1);
+        let images =
+            out.as_slice_mut().expect("new").par_chunks_mut((fn_ * p).max(1)).zip(x.par_chunks(image.max(1)));
+        images.with_min_len(images_per_core(n)).for_each_init(
+            || vec![T::zero(); k * p],
+            |col, (out, x)| {
+                // out[n] = b + W · col: each row starts as its filter's bias
+                out.chunks_mut(p.max(1)).zip(b).for_each(|(row, &b)| row.fill(b));
+                windows.im2col_image(x, col);
+                let col = ArrayView2::from_shape((k, p), &col[..]).expect("K·P");
+                gemm_into(w_rows, col, ArrayViewMut2::from_shape((fn_, p), out).expect("FN·P"), true);
+            },
+        );
+        out.into_dyn()
     }
 
     fn backward(&mut self, dout: ArrayD<T>) -> ArrayD<T> {
-        let dout = self.dout_rows(dout);
-        self.backward_weights(&dout);
-        // dx = col2im(dout · W)
-        let dcol = matmul(dout.view(), self.w_rows().view());
-        col2im(&dcol, self.x_shape, self.filter(), self.stride, self.pad).into_dyn()
+        self.backward_with(dout, true).expect("dx was asked for").into_dyn()
     }
 
     fn backward_params(&mut self, dout: ArrayD<T>) {
-        let dout = self.dout_rows(dout);
-        self.backward_weights(&dout);
+        self.backward_with(dout, false);
     }
 
     fn params(&mut self) -> Vec<Param<'_, T>> {

@@ -76,3 +76,161 @@ pub fn col2im<T: Float>(
     }
     x
 }
+
+/// The windows of one image laid out as columns, the layout [`Convolution`] multiplies:
+/// `x: (C, H, W)` becomes `col: (C·FH·FW, OH·OW)`, one row per filter tap, one column per
+/// output position, so that `W: (FN, C·FH·FW) · col` is the output `(FN, OH·OW)` already in
+/// `(C, H, W)` order. [`im2col`] is the book's layout of the same numbers (transposed, for a
+/// whole batch), and the plain reference these are tested against.
+///
+/// Fast because a row of `col` is the input shifted by one tap: for stride 1 each output line
+/// is one `copy_from_slice` of an input line, and one image's columns stay in the cache
+/// between the layout and the product.
+///
+/// [`Convolution`]: super::Convolution
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    /// Channels, height and width of the input image.
+    pub input: (usize, usize, usize),
+    /// The filter's height and width.
+    pub filter: (usize, usize),
+    /// The step between windows.
+    pub stride: usize,
+    /// Zeros around the input.
+    pub pad: usize,
+    /// The output's height and width.
+    pub output: (usize, usize),
+}
+
+impl Windows {
+    /// The windows of a `(C, H, W)` input under `(FH, FW)` filters.
+    ///
+    /// **Panics** if the filter (with padding) does not fit or the stride is 0.
+    pub fn new(
+        (c, h, w): (usize, usize, usize),
+        (fh, fw): (usize, usize),
+        stride: usize,
+        pad: usize,
+    ) -> Self {
+        let output = (output_size(h, fh, stride, pad), output_size(w, fw, stride, pad));
+        Windows { input: (c, h, w), filter: (fh, fw), stride, pad, output }
+    }
+
+    /// Rows of `col`: `C·FH·FW`.
+    pub fn taps(&self) -> usize {
+        self.input.0 * self.filter.0 * self.filter.1
+    }
+
+    /// Columns of `col`: `OH·OW`.
+    pub fn positions(&self) -> usize {
+        self.output.0 * self.output.1
+    }
+
+    /// `col: (C·FH·FW, OH·OW)` from `x: (C, H, W)`; padding reads as 0.
+    ///
+    /// **Panics** if a slice has the wrong length.
+    pub fn im2col_image<T: Float>(&self, x: &[T], col: &mut [T]) {
+        let ow = self.output.1;
+        for tap in self.taps_of(x.len(), col.len()) {
+            let row = &mut col[tap.row.clone()];
+            let Some((lines, taken, x_at)) = tap.inside else {
+                row.fill(T::zero());
+                continue;
+            };
+            row[..lines.start * ow].fill(T::zero());
+            row[lines.end * ow..].fill(T::zero());
+            if self.lines_follow_each_other() {
+                // the inside of every line in one copy; then clear what it brought in from
+                // beyond the image's left and right edges
+                let (from, to) = (lines.start * ow + taken.start, (lines.end - 1) * ow + taken.end);
+                row[from..to].copy_from_slice(&x[x_at..x_at + to - from]);
+                for line in row[lines.start * ow..lines.end * ow].chunks_exact_mut(ow) {
+                    clear_outside(line, &taken);
+                }
+            } else {
+                for (i, line) in row[lines.start * ow..lines.end * ow].chunks_exact_mut(ow).enumerate() {
+                    clear_outside(line, &taken);
+                    let at = x_at + i * self.stride * self.input.2;
+                    for (j, v) in line[taken.clone()].iter_mut().enumerate() {
+                        *v = x[at + j * self.stride];
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inverse of [`Windows::im2col_image`]: adds `col: (C·FH·FW, OH·OW)` into
+    /// `x: (C, H, W)`, the values of overlapping windows summed. `x` is not cleared first, and
+    /// `col` is scratch: its values at padding positions are cleared.
+    ///
+    /// **Panics** if a slice has the wrong length.
+    pub fn col2im_image<T: Float>(&self, col: &mut [T], x: &mut [T]) {
+        let ow = self.output.1;
+        for tap in self.taps_of(x.len(), col.len()) {
+            let Some((lines, taken, x_at)) = tap.inside else { continue };
+            let row = &mut col[tap.row.clone()];
+            if self.lines_follow_each_other() {
+                // what falls on padding must not spill into the neighbouring line: clear it,
+                // then add the inside of every line in one pass
+                for line in row[lines.start * ow..lines.end * ow].chunks_exact_mut(ow) {
+                    clear_outside(line, &taken);
+                }
+                let (from, to) = (lines.start * ow + taken.start, (lines.end - 1) * ow + taken.end);
+                x[x_at..x_at + to - from].iter_mut().zip(&row[from..to]).for_each(|(x, &v)| *x += v);
+            } else {
+                for (i, line) in row[lines.start * ow..lines.end * ow].chunks_exact(ow).enumerate() {
+                    let at = x_at + i * self.stride * self.input.2;
+                    for (j, &v) in line[taken.clone()].iter().enumerate() {
+                        x[at + j * self.stride] += v;
+                    }
+                }
+            }
+        }
+    }
+
+    /// With stride 1 and an output as wide as the input (a "same" convolution), consecutive
+    /// lines of a tap are as far apart in `col` as in `x`, so a tap's lines can be moved at once.
+    fn lines_follow_each_other(&self) -> bool {
+        self.stride == 1 && self.output.1 == self.input.2
+    }
+
+    /// Each filter tap's row of `col` and where it reads inside the image.
+    fn taps_of(&self, x_len: usize, col_len: usize) -> impl Iterator<Item = Tap> + use<> {
+        let ((c, h, w), (fh, fw), (oh, ow)) = (self.input, self.filter, self.output);
+        assert!(
+            x_len == c * h * w && col_len == self.taps() * oh * ow,
+            "im2col: slices do not match {self:?}"
+        );
+        let (stride, pad) = (self.stride, self.pad);
+        // the outputs o along an axis of `size` whose input o·stride + d - pad is inside [0, size)
+        let inside = move |d: usize, size: usize, out: usize| {
+            let first = pad.saturating_sub(d).div_ceil(stride);
+            let end = if size + pad > d { ((size + pad - d - 1) / stride + 1).min(out) } else { 0 };
+            first.min(end)..end
+        };
+        (0..c * fh * fw).map(move |tap| {
+            let (ch, dy, dx) = (tap / (fh * fw), tap / fw % fh, tap % fw);
+            let (lines, taken) = (inside(dy, h, oh), inside(dx, w, ow));
+            let row = tap * oh * ow..(tap + 1) * oh * ow;
+            if lines.is_empty() || taken.is_empty() {
+                return Tap { row, inside: None };
+            }
+            let x_at = (ch * h + lines.start * stride + dy - pad) * w + taken.start * stride + dx - pad;
+            Tap { row, inside: Some((lines, taken, x_at)) }
+        })
+    }
+}
+
+/// One filter tap of [`Windows`]: its row of `col`, and unless it reads only padding, the
+/// output lines and the positions in each line that read inside the image, and where the
+/// first of them reads in `x` (the next line reads `stride` input lines further on).
+struct Tap {
+    row: std::ops::Range<usize>,
+    inside: Option<(std::ops::Range<usize>, std::ops::Range<usize>, usize)>,
+}
+
+/// Sets to 0 the values of `line` outside `taken`: the positions that read padding.
+fn clear_outside<T: Float>(line: &mut [T], taken: &std::ops::Range<usize>) {
+    let (before, rest) = line.split_at_mut(taken.start);
+    before.iter_mut().chain(&mut rest[taken.len()..]).for_each(|v| *v = T::zero());
+}

@@ -7,6 +7,7 @@
 //! ```
 
 use ndarray::{Array4, ArrayD, Ix4};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Layer;
@@ -38,8 +39,8 @@ pub struct Pooling {
     pub kind: PoolingKind,
     /// The last input's shape.
     x_shape: (usize, usize, usize, usize),
-    /// For max pooling: where each output's maximum was, as a flat index into the input
-    /// (`usize::MAX` when it was a padding zero).
+    /// For max pooling: where each output's maximum was, as an index into its plane of the
+    /// input ([`PADDING`] when it was a padding zero).
     arg_max: Vec<usize>,
 }
 
@@ -60,24 +61,69 @@ impl Pooling {
         Pooling::new(2, 2, 2, 0, PoolingKind::Max)
     }
 
-    /// The input cells `(y, x)` of the window at output `(oy, ox)` that lie inside an
-    /// `h x w` image, and the number of padding cells it covers.
-    fn window(&self, (oy, ox): (usize, usize), (h, w): (usize, usize)) -> (Vec<(usize, usize)>, usize) {
-        let mut cells = Vec::with_capacity(self.pool_h * self.pool_w);
-        for dy in 0..self.pool_h {
-            for dx in 0..self.pool_w {
-                let (y, x) = (
-                    (oy * self.stride + dy) as isize - self.pad as isize,
-                    (ox * self.stride + dx) as isize - self.pad as isize,
-                );
-                if y >= 0 && x >= 0 && (y as usize) < h && (x as usize) < w {
-                    cells.push((y as usize, x as usize));
+    /// The windows of an `h x w` plane: for each output cell in turn, the flat indices in
+    /// the plane of its `PH·PW` cells, `PADDING` for a cell outside the image. Built once a
+    /// pass and shared by every plane of the batch.
+    fn windows(&self, (h, w): (usize, usize)) -> Vec<usize> {
+        let (oh, ow) = (
+            output_size(h, self.pool_h, self.stride, self.pad),
+            output_size(w, self.pool_w, self.stride, self.pad),
+        );
+        let mut cells = Vec::with_capacity(oh * ow * self.pool_h * self.pool_w);
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for dy in 0..self.pool_h {
+                    for dx in 0..self.pool_w {
+                        let (y, x) = (
+                            (oy * self.stride + dy) as isize - self.pad as isize,
+                            (ox * self.stride + dx) as isize - self.pad as isize,
+                        );
+                        let inside = y >= 0 && x >= 0 && (y as usize) < h && (x as usize) < w;
+                        cells.push(if inside { y as usize * w + x as usize } else { PADDING });
+                    }
                 }
             }
         }
-        let padding = self.pool_h * self.pool_w - cells.len();
-        (cells, padding)
+        cells
     }
+}
+
+/// A window cell outside the image, which reads as 0.
+const PADDING: usize = usize::MAX;
+
+/// Max pooling of one plane `x: (H, W)` into `out: (OH, OW)`, given its `windows` (`padded`
+/// if any of their cells is [`PADDING`]); `arg_max` receives where each maximum was. Padding reads as 0, as the book's
+/// im2col pads, and the first maximum wins, as NumPy's argmax.
+fn max_plane<T: Float>(windows: &[usize], padded: bool, x: &[T], out: &mut [T], arg_max: &mut [usize]) {
+    let area = windows.len() / out.len().max(1);
+    let windows = windows.chunks_exact(area).zip(out.iter_mut().zip(arg_max));
+    if padded {
+        let value = |cell: usize| if cell == PADDING { T::zero() } else { x[cell] };
+        for (cells, (out, arg_max)) in windows {
+            (*out, *arg_max) = first_maximum(cells.iter().map(|&cell| (value(cell), cell)));
+        }
+    } else {
+        // no padding in any window (the usual case): no check per cell
+        for (cells, (out, arg_max)) in windows {
+            (*out, *arg_max) = first_maximum(cells.iter().map(|&cell| (x[cell], cell)));
+        }
+    }
+}
+
+/// The first largest value of `(value, at)` pairs, and its `at`. Chosen by selects rather than
+/// branches: which cell holds a window's maximum is as good as random, and a branch on it would
+/// be mispredicted about half the time.
+fn first_maximum<T: Float>(mut cells: impl Iterator<Item = (T, usize)>) -> (T, usize) {
+    let first = cells.next().expect("a window has a cell");
+    cells.fold(first, |(best, at), (value, cell)| {
+        let better = value > best;
+        (if better { value } else { best }, if better { cell } else { at })
+    })
+}
+
+/// The planes of a batch each core takes in one piece.
+fn planes_per_core(planes: usize) -> usize {
+    planes.div_ceil(rayon::current_num_threads()).max(1)
 }
 
 impl<T: Float> Layer<T> for Pooling {
@@ -96,35 +142,34 @@ impl<T: Float> Layer<T> for Pooling {
             output_size(w, self.pool_w, self.stride, self.pad),
         );
         self.x_shape = (n, c, h, w);
-        self.arg_max.clear();
-        let area = T::from_f64((self.pool_h * self.pool_w) as f64);
+        let x = x.as_standard_layout();
+        let windows = self.windows((h, w));
         let mut out = Array4::zeros((n, c, oh, ow));
-        for ((i, ch, oy, ox), o) in out.indexed_iter_mut() {
-            let (cells, padding) = self.window((oy, ox), (h, w));
-            *o = match self.kind {
-                PoolingKind::Max => {
-                    let index = |(y, xx): (usize, usize)| ((i * c + ch) * h + y) * w + xx;
-                    let mut cells = cells.into_iter();
-                    // padding reads as 0, as the book's im2col pads; else the first cell leads
-                    let (mut best, mut at) = match padding {
-                        0 => cells
-                            .next()
-                            .map(|cell| (x[[i, ch, cell.0, cell.1]], index(cell)))
-                            .expect("a window has a cell"),
-                        _ => (T::zero(), usize::MAX),
-                    };
-                    for cell in cells {
-                        if x[[i, ch, cell.0, cell.1]] > best {
-                            (best, at) = (x[[i, ch, cell.0, cell.1]], index(cell));
-                        }
+        let planes = (n * c).max(1);
+        let (x_planes, out_planes) = (
+            x.as_slice().expect("row-major").par_chunks(h * w),
+            out.as_slice_mut().expect("new").par_chunks_mut(oh * ow),
+        );
+        match self.kind {
+            PoolingKind::Max => {
+                self.arg_max.resize(n * c * oh * ow, PADDING);
+                let arg_max = self.arg_max.par_chunks_mut(oh * ow);
+                let planes = x_planes.zip(out_planes).zip(arg_max).with_min_len(planes_per_core(planes));
+                let padded = windows.contains(&PADDING);
+                planes.for_each(|((x, out), arg_max)| max_plane(&windows, padded, x, out, arg_max));
+            }
+            PoolingKind::Average => {
+                let area = T::from_f64((self.pool_h * self.pool_w) as f64);
+                x_planes.zip(out_planes).with_min_len(planes_per_core(planes)).for_each(|(x, out)| {
+                    for (out, cells) in out.iter_mut().zip(windows.chunks_exact(self.pool_h * self.pool_w)) {
+                        *out = cells
+                            .iter()
+                            .filter(|&&cell| cell != PADDING)
+                            .fold(T::zero(), |s, &cell| s + x[cell])
+                            / area;
                     }
-                    self.arg_max.push(at);
-                    best
-                }
-                PoolingKind::Average => {
-                    cells.iter().fold(T::zero(), |s, &(y, xx)| s + x[[i, ch, y, xx]]) / area
-                }
-            };
+                });
+            }
         }
         out.into_dyn()
     }
@@ -136,17 +181,28 @@ impl<T: Float> Layer<T> for Pooling {
         let area = T::from_f64((self.pool_h * self.pool_w) as f64);
         match self.kind {
             PoolingKind::Max => {
-                let dx_flat = dx.as_slice_mut().expect("a new array is contiguous");
-                for (&at, &d) in self.arg_max.iter().zip(dout.iter()) {
-                    if at != usize::MAX {
-                        dx_flat[at] += d;
+                let dout = dout.as_standard_layout();
+                let dout_planes = dout.as_slice().expect("row-major").par_chunks(dout.len() / (n * c).max(1));
+                let dx_planes = dx.as_slice_mut().expect("new").par_chunks_mut(h * w);
+                let planes =
+                    dout_planes.zip(dx_planes).zip(self.arg_max.par_chunks(dout.len() / (n * c).max(1)));
+                planes.with_min_len(planes_per_core(n * c)).for_each(|((dout, dx), arg_max)| {
+                    for (&at, &d) in arg_max.iter().zip(dout) {
+                        if at != PADDING {
+                            dx[at] += d;
+                        }
                     }
-                }
+                });
             }
             PoolingKind::Average => {
-                for ((i, ch, oy, ox), &d) in dout.indexed_iter() {
-                    for (y, xx) in self.window((oy, ox), (h, w)).0 {
-                        dx[[i, ch, y, xx]] += d / area;
+                let windows = self.windows((h, w));
+                let dout = dout.as_standard_layout();
+                let planes =
+                    dout.as_slice().expect("row-major").chunks_exact((dout.len() / (n * c).max(1)).max(1));
+                for (dout, dx) in planes.zip(dx.as_slice_mut().expect("new").chunks_exact_mut((h * w).max(1)))
+                {
+                    for (&d, cells) in dout.iter().zip(windows.chunks_exact(self.pool_h * self.pool_w)) {
+                        cells.iter().filter(|&&cell| cell != PADDING).for_each(|&cell| dx[cell] += d / area);
                     }
                 }
             }

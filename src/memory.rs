@@ -1,0 +1,19 @@
+//! How freed memory is kept: training allocates and frees the same large arrays every step.
+
+/// Asks the C library's `malloc` (glibc) to keep freed memory for the next step rather than
+/// hand it back to the system. By default glibc returns large blocks at once, and every step
+/// then pays a page fault and a page clearing per 4 KiB it allocates again: about 30% of
+/// SimpleConvNet's training time on 2 cores. Memory stays bounded by the largest step's need.
+/// Does nothing on other platforms. Call it once, before the work starts.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets malloc's tuning parameters; values out of range are refused
+    // (it returns 0) and leave the defaults in place.
+    unsafe {
+        // blocks up to 32 MiB (glibc's largest) from the heap rather than their own mapping;
+        // never trim the heap's top, and grow it 64 MiB at a time
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
