@@ -78,11 +78,9 @@ impl<T: Float> Convolution<T> {
 
     /// Fills `dw`, `db` and, when asked for, returns `dx`.
     fn backward_with(&mut self, dout: ArrayD<T>, want_dx: bool) -> Option<Array4<T>> {
-        let dout = dout
-            .into_dimensionality::<Ix4>()
-            .expect("Convolution::backward: dout must be (N, FN, OH, OW)")
-            .as_standard_layout()
-            .into_owned();
+        let dout =
+            dout.into_dimensionality::<Ix4>().expect("Convolution::backward: dout must be (N, FN, OH, OW)");
+        let dout = if dout.is_standard_layout() { dout } else { dout.as_standard_layout().into_owned() };
         let windows = self.windows();
         let (fn_, k, p) = (self.w.dim().0, windows.taps(), windows.positions());
         assert_eq!(

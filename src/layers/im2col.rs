@@ -144,12 +144,10 @@ impl Windows {
                 // beyond the image's left and right edges
                 let (from, to) = (lines.start * ow + taken.start, (lines.end - 1) * ow + taken.end);
                 row[from..to].copy_from_slice(&x[x_at..x_at + to - from]);
-                for line in row[lines.start * ow..lines.end * ow].chunks_exact_mut(ow) {
-                    clear_outside(line, &taken);
-                }
+                clear_outside(&mut row[lines.start * ow..lines.end * ow], ow, &taken);
             } else {
+                clear_outside(&mut row[lines.start * ow..lines.end * ow], ow, &taken);
                 for (i, line) in row[lines.start * ow..lines.end * ow].chunks_exact_mut(ow).enumerate() {
-                    clear_outside(line, &taken);
                     let at = x_at + i * self.stride * self.input.2;
                     for (j, v) in line[taken.clone()].iter_mut().enumerate() {
                         *v = x[at + j * self.stride];
@@ -172,9 +170,7 @@ impl Windows {
             if self.lines_follow_each_other() {
                 // what falls on padding must not spill into the neighbouring line: clear it,
                 // then add the inside of every line in one pass
-                for line in row[lines.start * ow..lines.end * ow].chunks_exact_mut(ow) {
-                    clear_outside(line, &taken);
-                }
+                clear_outside(&mut row[lines.start * ow..lines.end * ow], ow, &taken);
                 let (from, to) = (lines.start * ow + taken.start, (lines.end - 1) * ow + taken.end);
                 x[x_at..x_at + to - from].iter_mut().zip(&row[from..to]).for_each(|(x, &v)| *x += v);
             } else {
@@ -229,8 +225,11 @@ struct Tap {
     inside: Option<(std::ops::Range<usize>, std::ops::Range<usize>, usize)>,
 }
 
-/// Sets to 0 the values of `line` outside `taken`: the positions that read padding.
-fn clear_outside<T: Float>(line: &mut [T], taken: &std::ops::Range<usize>) {
-    let (before, rest) = line.split_at_mut(taken.start);
-    before.iter_mut().chain(&mut rest[taken.len()..]).for_each(|v| *v = T::zero());
+/// Sets to 0, in each line of `lines` (lines of `width` values), the values outside `taken`:
+/// the positions that read padding. Column by column: these are a value or two a line, and a
+/// call to `memset` for each would cost more than the values.
+fn clear_outside<T: Float>(lines: &mut [T], width: usize, taken: &std::ops::Range<usize>) {
+    for column in (0..taken.start).chain(taken.end..width) {
+        lines.iter_mut().skip(column).step_by(width).for_each(|v| *v = T::zero());
+    }
 }

@@ -25,8 +25,12 @@ impl<T: Float> Layer<T> for Relu {
     }
 
     fn forward(&mut self, mut x: ArrayD<T>, _train: bool) -> ArrayD<T> {
-        self.mask = x.mapv(|v| v <= T::zero());
-        x.mapv_inplace(|v| if v <= T::zero() { T::zero() } else { v });
+        // one pass: note the mask and clear what it covers
+        self.mask = x.map_mut(|v| {
+            let masked = *v <= T::zero();
+            *v = if masked { T::zero() } else { *v };
+            masked
+        });
         x
     }
 
