@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::process::Command;
+
 use mitbadak::data::Mnist;
 use mitbadak::experiments::batch_norm::{BatchNormConfig, compare_batch_norm, logspace};
 use mitbadak::experiments::dropout::{DropoutExperimentConfig, compare_dropout};
@@ -171,4 +173,34 @@ fn the_search_finds_its_best_learning_rates_near_its_top() {
             slow.val_acc()
         );
     }
+}
+
+#[test]
+fn the_command_prints_the_books_lines_and_writes_png_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mitbadak"))
+            .args(args)
+            .args(["--out", dir.path().to_str().unwrap()])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let output = run(&["experiment", "hyperparameters", "--trials", "2"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("=========== Hyper-Parameter Optimization Result ==========="), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("Best-")).count(), 2, "{stdout}");
+    assert!(stdout.contains("hyperparameters finished in "), "{stdout}");
+    let png = std::fs::read(dir.path().join("hyperparameters.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let csv = std::fs::read_to_string(dir.path().join("hyperparameters.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some("trial,lr,weight_decay,epoch,train_acc,val_acc"));
+    assert_eq!(csv.lines().count(), 1 + 2 * 50, "a row per trial and epoch");
+
+    let refused = run(&["experiment", "dropout", "--trials", "5"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--trials is for `experiment hyperparameters`")
+    );
 }
