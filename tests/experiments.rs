@@ -6,6 +6,7 @@
 mod common;
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use mitbadak::data::Mnist;
 use mitbadak::experiments::batch_norm::{BatchNormConfig, compare_batch_norm, logspace};
@@ -14,7 +15,7 @@ use mitbadak::experiments::hyperparameters::{HyperparametersConfig, ranked, sear
 use mitbadak::experiments::init::{InitConfig, activation_histograms, compare_inits};
 use mitbadak::experiments::optimizers::{OptimizersConfig, compare_optimizers, naive_paths};
 use mitbadak::experiments::weight_decay::{WeightDecayConfig, compare_weight_decay};
-use mitbadak::experiments::{NamedCurves, kaiser, smooth_curve};
+use mitbadak::experiments::{NamedCurves, kaiser, parallel_map, smooth_curve};
 
 fn mnist() -> Mnist {
     Mnist::load(&common::mnist_dir()).unwrap()
@@ -68,6 +69,20 @@ fn smooth_curve_and_its_window_are_numpys() {
     ];
     assert!(close(&smooth_curve(&x), &smoothed), "{:?}", smooth_curve(&x));
     assert_eq!(logspace(0.0, -4.0, 16)[1], 0.5411695265464637);
+}
+
+#[test]
+fn parallel_map_runs_the_jobs_at_once_and_keeps_their_order() {
+    // sleeping takes no CPU, so this holds on a busy machine: 4 jobs of 200 ms on 2 threads
+    // take 400 ms at once, 800 ms one after the other
+    let start = Instant::now();
+    let doubled = parallel_map(vec![1, 2, 3, 4], 2, |k| {
+        std::thread::sleep(Duration::from_millis(200));
+        2 * k
+    });
+    let elapsed = start.elapsed();
+    assert_eq!(doubled, [2, 4, 6, 8]);
+    assert!(elapsed < Duration::from_millis(700), "{elapsed:?}: the jobs ran one after the other");
 }
 
 /// The mean loss of each series over its last 100 iterations, by name.

@@ -97,11 +97,13 @@ pub fn parallel_map<J: Send, R: Send>(jobs: Vec<J>, threads: usize, work: impl F
             .map(|_| {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
-                    // the lock is held only to take a job, never while working
-                    while let Some((i, job)) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() {
+                    loop {
+                        // a statement of its own, so that the lock is let go before the work:
+                        // in `while let` the guard would live through the loop's body
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((i, job)) = next else { break mine };
                         mine.push((i, work(job)));
                     }
-                    mine
                 })
             })
             .collect();
