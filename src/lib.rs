@@ -20,6 +20,7 @@ pub mod atomic;
 pub mod classify;
 pub mod data;
 pub mod error;
+pub mod experiments;
 pub mod float;
 pub mod functions;
 pub mod gradient;

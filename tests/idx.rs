@@ -156,3 +156,13 @@ fn sparse_and_dense_batches_of_a_data_set_hold_the_same_pixels() {
     assert_eq!(data.train.image(0).iter().filter(|&&p| p != 0).count(), 166);
     assert!((data.train.density() - 0.1918).abs() < 1e-3, "{}", data.train.density());
 }
+
+#[test]
+fn a_subset_holds_the_chosen_images_in_order() {
+    let data = Mnist::load(&common::mnist_dir()).unwrap();
+    let part = data.train.subset(&[7, 0, 7]);
+    assert_eq!(part.len(), 3);
+    assert_eq!(part.labels, [data.train.labels[7], data.train.labels[0], data.train.labels[7]]);
+    assert_eq!(part.image(1), data.train.image(0));
+    assert_eq!(part.batch(&[0, 1, 2], &[784]), data.train.batch(&[7, 0, 7], &[784]));
+}

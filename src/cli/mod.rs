@@ -2,6 +2,7 @@
 
 mod data;
 mod eval;
+mod experiment;
 mod gradcheck;
 mod predict;
 mod progress;
@@ -38,6 +39,8 @@ enum Command {
     Gradcheck(gradcheck::GradcheckArgs),
     /// Serve a page to draw a digit on and watch the network read it, and its JSON API.
     Serve(serve::ServeArgs),
+    /// One of chapter 6's experiments: its figure as PNG, its numbers as CSV, and what the figure shows.
+    Experiment(experiment::ExperimentArgs),
 }
 
 /// Runs one subcommand.
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => show::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Experiment(args) => experiment::run(args),
     }
 }
 

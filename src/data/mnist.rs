@@ -162,6 +162,22 @@ impl Dataset {
         Input::Sparse(rows)
     }
 
+    /// Images `indices`, in that order, as a split of their own: the book's `x_train[:300]`
+    /// is `subset(&(0..300).collect::<Vec<_>>())`.
+    ///
+    /// **Panics** if an index is out of range.
+    pub fn subset(&self, indices: &[usize]) -> Dataset {
+        let mut part = Dataset::new(self.image_shape);
+        for &i in indices {
+            let (positions, values) = self.pixels_of(i);
+            part.position.extend_from_slice(positions);
+            part.value.extend_from_slice(values);
+            part.start.push(part.position.len() as u32);
+            part.labels.push(self.labels[i]);
+        }
+        part
+    }
+
     /// The labels of images `indices` as class indices.
     pub fn labels_of(&self, indices: &[usize]) -> Vec<usize> {
         indices.iter().map(|&i| self.labels[i] as usize).collect()

@@ -1,0 +1,374 @@
+//! What the experiments share: the book's training loops (a race of networks on the same
+//! mini-batches, and the epoch loop of its small-data scripts), `smooth_curve`, running
+//! independent runs on several threads, and the report an experiment hands back.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rand::RngExt;
+
+use crate::atomic::write_atomic;
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::layers::Input;
+use crate::nets::Network;
+use crate::optim::Optimizer;
+use crate::plot::{Corner, Figure, Line, Marker, Panel, figure_png};
+use crate::train::evaluate;
+use crate::{Error, SeededRng, seeded_rng};
+
+/// What an experiment found: the lines to print (what the book's figure shows) and the files
+/// to write (`<name>.png`, `<name>.csv`, and any further figure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The experiment's name, as the command line takes it.
+    pub name: &'static str,
+    /// What to print, line by line.
+    pub text: String,
+    /// File names and contents.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Report {
+    /// Writes the files into `dir` (created if need be), each atomically; returns their paths.
+    ///
+    /// **Errors** name the file that could not be written.
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        self.files
+            .iter()
+            .map(|(name, bytes)| {
+                let path = dir.join(name);
+                write_atomic(&path, bytes).map(|()| path)
+            })
+            .collect()
+    }
+}
+
+/// The generator of stream `stream` of `seed`: the runs of an experiment draw weights,
+/// mini-batches and hyperparameters from streams of their own, so that none of them shifts
+/// another's numbers, whatever order the threads take.
+pub fn rng_stream(seed: u64, stream: u64) -> SeededRng {
+    let mut rng = seeded_rng(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// The stream the initial weights come from.
+pub const WEIGHT_STREAM: u64 = 0;
+
+/// The stream the mini-batches come from.
+pub const BATCH_STREAM: u64 = 1;
+
+/// The first `n` images of `set`: the book's `x_train[:n]`.
+///
+/// **Errors** if `set` has fewer.
+pub fn first_images(set: &Dataset, n: usize) -> Result<Dataset> {
+    if n > set.len() {
+        return Err(Error::invalid(
+            "training set",
+            format!("the experiment takes the first {n} images, and the data set has {}", set.len()),
+        ));
+    }
+    Ok(set.subset(&(0..n).collect::<Vec<_>>()))
+}
+
+/// The book's `np.random.choice(train_size, batch_size)`: indices drawn with replacement.
+pub fn choose_batch(rng: &mut SeededRng, train_size: usize, batch_size: usize) -> Vec<usize> {
+    (0..batch_size).map(|_| rng.random_range(0..train_size)).collect()
+}
+
+/// The cores this machine has: the default number of threads of an experiment.
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `work(job)` for every job, on up to `threads` threads, the results in the jobs' order.
+/// Each thread takes the next job as it finishes one, so runs of unequal length even out.
+/// With one thread (or one job) everything runs on the calling thread.
+pub fn parallel_map<J: Send, R: Send>(jobs: Vec<J>, threads: usize, work: impl Fn(J) -> R + Sync) -> Vec<R> {
+    let threads = threads.clamp(1, jobs.len().max(1));
+    if threads == 1 {
+        return jobs.into_iter().map(work).collect();
+    }
+    let count = jobs.len();
+    let queue = Mutex::new(jobs.into_iter().enumerate());
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        // a statement of its own, so that the lock is let go before the work:
+                        // in `while let` the guard would live through the loop's body
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((i, job)) = next else { break mine };
+                        mine.push((i, work(job)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    done.sort_by_key(|&(i, _)| i);
+    assert_eq!(done.len(), count, "every job ran once");
+    done.into_iter().map(|(_, result)| result).collect()
+}
+
+/// A network and its optimizer, under the name the figure gives them.
+pub struct Contender {
+    /// The legend's name (`"Adam"`, `"He"`).
+    pub name: String,
+    /// The network, with its initial weights.
+    pub network: Box<dyn Network<f32>>,
+    /// How it is updated.
+    pub optimizer: Box<dyn Optimizer<f32>>,
+}
+
+/// Loss per iteration, one series per contender (the book's `train_loss` dictionary).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossCurves {
+    /// The contenders' names and losses, in the contenders' order.
+    pub series: Vec<(String, Vec<f64>)>,
+}
+
+/// The loop of `optimizer_compare_mnist.py` and `weight_init_compare.py`: at each of
+/// `iterations` steps one mini-batch of `batch_size` is drawn (with replacement) and every
+/// contender takes a step on it, then its loss on that batch is measured again, after the
+/// update, and recorded (as the book does).
+///
+/// The contenders are independent but for the batches, so they run on `threads` threads,
+/// each drawing the same batches from the same seeded stream.
+///
+/// **Errors** if a network does not take `train`'s images.
+pub fn race(
+    contenders: Vec<Contender>,
+    train: &Dataset,
+    batch_size: usize,
+    iterations: usize,
+    seed: u64,
+    threads: usize,
+) -> Result<LossCurves> {
+    let series = parallel_map(contenders, threads, |mut contender| -> Result<(String, Vec<f64>)> {
+        let network = contender.network.as_mut();
+        let input_shape = network.input_shape();
+        let mut batches = rng_stream(seed, BATCH_STREAM);
+        let mut losses = Vec::with_capacity(iterations);
+        for _ in 0..iterations {
+            let batch_mask = choose_batch(&mut batches, train.len(), batch_size);
+            let (x_batch, t_batch) =
+                (train.input_batch(&batch_mask, &input_shape), train.labels_of(&batch_mask));
+            network.backprop_input(x_batch.clone(), &t_batch)?;
+            contender.optimizer.update(&mut network.params());
+            losses.push(network.loss_in_mode(x_batch, &t_batch, false)? as f64);
+        }
+        Ok((contender.name, losses))
+    });
+    Ok(LossCurves { series: series.into_iter().collect::<Result<_>>()? })
+}
+
+impl LossCurves {
+    /// The book's printout as a table: the loss of each series at iterations 0, `every`,
+    /// `2·every` ... and at the last iteration.
+    pub fn table(&self, every: usize) -> String {
+        let mut text = format!("{:>9}", "iteration");
+        for (name, _) in &self.series {
+            text.push_str(&format!(" {name:>9}"));
+        }
+        text.push('\n');
+        let iterations = self.series.first().map_or(0, |(_, losses)| losses.len());
+        let mut rows: Vec<usize> = (0..iterations).step_by(every.max(1)).collect();
+        if iterations > 0 && rows.last() != Some(&(iterations - 1)) {
+            rows.push(iterations - 1);
+        }
+        for i in rows {
+            text.push_str(&format!("{i:>9}"));
+            for (_, losses) in &self.series {
+                text.push_str(&format!(" {:>9.4}", losses[i]));
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The mean loss of each series over its last `n` iterations: a steadier measure of where
+    /// a curve ended than one noisy batch.
+    pub fn final_means(&self, n: usize) -> Vec<(String, f64)> {
+        self.series
+            .iter()
+            .map(|(name, losses)| {
+                let tail = &losses[losses.len().saturating_sub(n)..];
+                (name.clone(), tail.iter().sum::<f64>() / tail.len().max(1) as f64)
+            })
+            .collect()
+    }
+
+    /// `series,iteration,loss,smoothed_loss`, one row per series and iteration (iterations
+    /// counted from 0, as the book's `np.arange(max_iterations)`).
+    pub fn to_csv(&self) -> String {
+        let mut csv = String::from("series,iteration,loss,smoothed_loss\n");
+        for (name, losses) in &self.series {
+            for (i, (loss, smooth)) in losses.iter().zip(smooth_curve(losses)).enumerate() {
+                csv.push_str(&format!("{name},{i},{loss},{smooth}\n"));
+            }
+        }
+        csv
+    }
+}
+
+/// The book's `smooth_curve` (`common/util.py`), which smooths loss curves for its figures:
+/// the values, mirrored by 10 at each end, convolved with a Kaiser window of 11 points and
+/// β = 2 (`np.kaiser(11, 2)`), normalised to sum 1. The result is as long as `x`. Curves of
+/// fewer than 11 values come back as they are.
+///
+/// ```
+/// use mitbadak::experiments::smooth_curve;
+/// assert_eq!(smooth_curve(&[2.0; 30]).len(), 30);
+/// assert!(smooth_curve(&[2.0; 30]).iter().all(|v| (v - 2.0).abs() < 1e-12));
+/// ```
+pub fn smooth_curve(x: &[f64]) -> Vec<f64> {
+    const WINDOW: usize = 11;
+    let n = x.len();
+    if n < WINDOW {
+        return x.to_vec();
+    }
+    // s = np.r_[x[window_len-1:0:-1], x, x[-1:-window_len:-1]]
+    let s: Vec<f64> =
+        x[1..WINDOW].iter().rev().chain(x).chain(x[n - (WINDOW - 1)..].iter().rev()).copied().collect();
+    let w = kaiser(WINDOW, 2.0);
+    let total: f64 = w.iter().sum();
+    // np.convolve(w/w.sum(), s, mode='valid')[5:len-5]; the window is symmetric
+    (0..n).map(|i| w.iter().zip(&s[i + WINDOW / 2..]).map(|(w, s)| w * s).sum::<f64>() / total).collect()
+}
+
+/// NumPy's `np.kaiser(m, beta)`: `I0(β·√(1 - (2k/(m-1) - 1)²)) / I0(β)` for `k = 0 .. m-1`.
+pub fn kaiser(m: usize, beta: f64) -> Vec<f64> {
+    if m == 1 {
+        return vec![1.0];
+    }
+    let half = (m - 1) as f64 / 2.0;
+    (0..m)
+        .map(|k| {
+            let r = (k as f64 - half) / half;
+            bessel_i0(beta * (1.0 - r * r).max(0.0).sqrt()) / bessel_i0(beta)
+        })
+        .collect()
+}
+
+/// The modified Bessel function of the first kind, order 0: `Σ ((x/2)^k / k!)²`, summed until
+/// the terms stop counting (quickly, for the small `x` of a window).
+fn bessel_i0(x: f64) -> f64 {
+    let (mut sum, mut term, mut k) = (1.0, 1.0, 1.0);
+    while term > sum * 1e-17 {
+        term *= (x / 2.0 / k) * (x / 2.0 / k);
+        sum += term;
+        k += 1.0;
+    }
+    sum
+}
+
+/// How the book's small-data scripts train (`overfit_weight_decay.py`, `batch_norm_test.py`,
+/// and its `Trainer` with `evaluate_sample_num_per_epoch=None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochTraining {
+    /// Images per mini-batch, drawn with replacement.
+    pub batch_size: usize,
+    /// Accuracy measurements to make: one per epoch.
+    pub epochs: usize,
+    /// The book's weight decay `λ` (0 for none).
+    pub weight_decay: f64,
+}
+
+/// Train (and test) accuracy at the start of each epoch (the book's `train_acc_list`,
+/// `test_acc_list`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccuracyCurves {
+    /// Accuracy on the training set, one per epoch.
+    pub train_acc: Vec<f64>,
+    /// Accuracy on the test (or validation) set, one per epoch; empty when none was given.
+    pub test_acc: Vec<f64>,
+}
+
+/// The book's epoch loop: `iter_per_epoch = max(train_size / batch_size, 1)`; at step `i` a
+/// batch is drawn with replacement, the network steps, and when `i % iter_per_epoch == 0`
+/// the accuracies are measured, until `epochs` measurements are made. (The `Trainer` goes on
+/// for the `iter_per_epoch - 1` steps after its last measurement, which no figure shows.)
+///
+/// The loss is not checked: a network that diverges goes on, as in NumPy, and its accuracy
+/// says so.
+///
+/// **Errors** if the network does not take `train`'s images.
+pub fn train_epochs(
+    network: &mut dyn Network<f32>,
+    optimizer: &mut dyn Optimizer<f32>,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    setup: &EpochTraining,
+    seed: u64,
+) -> Result<AccuracyCurves> {
+    let input_shape = network.input_shape();
+    let iter_per_epoch = (train.len() / setup.batch_size.max(1)).max(1);
+    let mut batches = rng_stream(seed, BATCH_STREAM);
+    let mut curves = AccuracyCurves::default();
+    let mut i = 0;
+    while curves.train_acc.len() < setup.epochs {
+        let batch_mask = choose_batch(&mut batches, train.len(), setup.batch_size);
+        let x_batch: Input<f32> = train.input_batch(&batch_mask, &input_shape);
+        network.backprop_input(x_batch, &train.labels_of(&batch_mask))?;
+        if setup.weight_decay > 0.0 {
+            network.apply_weight_decay(setup.weight_decay);
+        }
+        optimizer.update(&mut network.params());
+        if i % iter_per_epoch == 0 {
+            curves.train_acc.push(evaluate(network, train)?);
+            if let Some(test) = test {
+                curves.test_acc.push(evaluate(network, test)?);
+            }
+        }
+        i += 1;
+    }
+    Ok(curves)
+}
+
+/// A run of the overfitting experiments: its name, and its accuracies per epoch.
+pub type NamedCurves = (String, AccuracyCurves);
+
+/// What the overfitting experiments (`weight-decay`, `dropout`) print and write: each run's
+/// last train and test accuracy and the gap between them, `<name>.png` (one panel per run as
+/// the book's figures: train solid with circles, test dashed with squares, every 10 epochs)
+/// and `<name>.csv` (`series,epoch,train_acc,test_acc`).
+///
+/// **Errors** if the figure cannot be drawn.
+pub fn overfitting_report(name: &'static str, runs: &[NamedCurves]) -> Result<Report> {
+    let mut text = format!("{:<28} {:>9} {:>9} {:>9}\n", "after the last epoch", "train", "test", "gap");
+    let mut csv = String::from("series,epoch,train_acc,test_acc\n");
+    let mut panels = Vec::new();
+    for (series, curves) in runs {
+        let (train, test) = (last(&curves.train_acc), last(&curves.test_acc));
+        text.push_str(&format!("{series:<28} {train:>9.4} {test:>9.4} {:>9.4}\n", train - test));
+        for (epoch, (train, test)) in curves.train_acc.iter().zip(&curves.test_acc).enumerate() {
+            csv.push_str(&format!("{series},{epoch},{train},{test}\n"));
+        }
+        let points = |acc: &[f64]| acc.iter().enumerate().map(|(e, &a)| (e as f64, a)).collect();
+        let epochs = curves.train_acc.len().max(2) as f64 - 1.0;
+        panels.push(
+            Panel::new(series.as_str(), 0.0..epochs, 0.0..1.0)
+                .axis_labels("epochs", "accuracy")
+                .line(Line::new("train", points(&curves.train_acc), 0).marked(Marker::Circle, 10))
+                .line(Line::new("test", points(&curves.test_acc), 1).dashed().marked(Marker::Square, 10))
+                .legend(Corner::LowerRight),
+        );
+    }
+    let figure = Figure { size: (600 * runs.len().max(1) as u32, 500), columns: runs.len().max(1), panels };
+    Ok(Report {
+        name,
+        text,
+        files: vec![(format!("{name}.png"), figure_png(&figure)?), (format!("{name}.csv"), csv.into_bytes())],
+    })
+}
+
+fn last(accuracies: &[f64]) -> f64 {
+    accuracies.last().copied().unwrap_or(f64::NAN)
+}
