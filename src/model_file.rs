@@ -21,6 +21,10 @@ pub const ARCHITECTURE_KEY: &str = "architecture";
 /// The metadata key naming the program that wrote the file.
 pub const FORMAT_KEY: &str = "format";
 
+/// Tensors whose names start with this are a checkpoint's training state (the optimizer's
+/// arrays, the losses so far), not the network's: a checkpoint loads as a model file too.
+pub const TRAINING_STATE_PREFIX: &str = "training/";
+
 /// A network read from a model file, with the file's metadata.
 pub struct LoadedModel<T: Float> {
     /// The network, with the file's weights.
@@ -63,14 +67,26 @@ pub fn save_model<T: Float>(
 /// Loads a model file. The architecture is `architecture` when given, else the file's own.
 ///
 /// **Errors** name the file and what is wrong: not a safetensors file, no architecture
-/// (then name one), a tensor missing, of another shape or of an unsupported dtype, or a
-/// tensor the architecture does not have.
+/// (then name one), an architecture that cannot be built or needs more values than the file
+/// holds, a tensor missing, of another shape or of an unsupported dtype, or a tensor the
+/// architecture does not have.
 pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) -> Result<LoadedModel<T>> {
-    let format = |message: String| Error::Format { path: path.to_path_buf(), message };
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let tensors = SafeTensors::deserialize(&bytes)
+    model_from_bytes(&bytes, path, architecture)
+}
+
+/// [`load_model`] for a file's bytes already in memory; `path` names it in errors. Nothing
+/// is allocated beyond what the bytes really hold: the architecture is held to the number of
+/// values the file has before the network is built.
+pub fn model_from_bytes<T: Float>(
+    bytes: &[u8],
+    path: &Path,
+    architecture: Option<&Architecture>,
+) -> Result<LoadedModel<T>> {
+    let format = |message: String| Error::Format { path: path.to_path_buf(), message };
+    let tensors = SafeTensors::deserialize(bytes)
         .map_err(|e| format(format!("not a safetensors model file ({e}); `mitbadak train` writes one")))?;
-    let metadata = read_metadata_of(&bytes).map_err(format)?;
+    let metadata = read_metadata_of(bytes).map_err(format)?;
     let architecture = match architecture {
         Some(a) => a.clone(),
         None => {
@@ -88,6 +104,16 @@ pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) ->
             })?
         }
     };
+    let needed = architecture
+        .check()
+        .map_err(|e| format(format!("{e}; the file is damaged, or name the network with --arch")))?;
+    let held: usize = model_tensors(&tensors).map(|(_, view)| view.shape().iter().product::<usize>()).sum();
+    if needed > held {
+        return Err(format(format!(
+            "{} has {needed} values, the file's tensors only {held}: the file holds another network",
+            architecture.describe()
+        )));
+    }
     let mut network: Box<dyn Network<T>> = architecture.build(None, &mut seeded_rng(0));
     let mut expected = Vec::new();
     for (name, mut value) in network.state() {
@@ -112,7 +138,10 @@ pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) ->
         }
         expected.push(name);
     }
-    if let Some(extra) = sorted_names(&tensors).into_iter().find(|n| !expected.contains(n)) {
+    if let Some(extra) = sorted_names(&tensors)
+        .into_iter()
+        .find(|n| !expected.contains(n) && !n.starts_with(TRAINING_STATE_PREFIX))
+    {
         return Err(format(format!(
             "tensor {extra} is not a parameter of {} (which has {}): the file holds another network",
             architecture.describe(),
@@ -128,10 +157,15 @@ pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
     read_metadata_of(&bytes).map_err(|message| Error::Format { path: path.to_path_buf(), message })
 }
 
-fn read_metadata_of(bytes: &[u8]) -> std::result::Result<BTreeMap<String, String>, String> {
+pub(crate) fn read_metadata_of(bytes: &[u8]) -> std::result::Result<BTreeMap<String, String>, String> {
     let (_, metadata) =
         SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors model file ({e})"))?;
     Ok(metadata.metadata().clone().unwrap_or_default().into_iter().collect())
+}
+
+/// The tensors of the network, leaving out a checkpoint's training state.
+fn model_tensors<'a>(tensors: &'a SafeTensors<'a>) -> impl Iterator<Item = (String, TensorView<'a>)> + 'a {
+    tensors.tensors().into_iter().filter(|(name, _)| !name.starts_with(TRAINING_STATE_PREFIX))
 }
 
 fn sorted_names(tensors: &SafeTensors) -> Vec<String> {
