@@ -162,6 +162,15 @@ impl Dataset {
         Input::Sparse(rows)
     }
 
+    /// A 64-bit FNV-1a hash of the images and labels: two splits with the same fingerprint
+    /// hold the same data (a checkpoint keeps it, so that a run is resumed on its own data).
+    pub fn fingerprint(&self) -> u64 {
+        let bytes = self.start.iter().flat_map(|s| s.to_le_bytes());
+        let bytes = bytes.chain(self.position.iter().flat_map(|p| p.to_le_bytes()));
+        let bytes = bytes.chain(self.value.iter().chain(&self.labels).copied());
+        bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ byte as u64).wrapping_mul(0x100_0000_01b3))
+    }
+
     /// The labels of images `indices` as class indices.
     pub fn labels_of(&self, indices: &[usize]) -> Vec<usize> {
         indices.iter().map(|&i| self.labels[i] as usize).collect()
