@@ -3,6 +3,7 @@
 mod data;
 mod eval;
 mod gradcheck;
+mod interrupt;
 mod predict;
 mod progress;
 mod serve;
@@ -39,6 +40,8 @@ enum Command {
     /// Serve a page to draw a digit on and watch the network read it, and its JSON API.
     Serve(serve::ServeArgs),
 }
+
+pub use interrupt::Interrupted;
 
 /// Runs one subcommand.
 pub fn run(cli: Cli) -> Result<()> {
