@@ -407,3 +407,62 @@ proptest! {
         check_picture(&bytes)?;
     }
 }
+
+// ---- what the fuzzing found, kept -------------------------------------------------------
+
+/// fuzz_idx_reader's minimal case with read_idx's old 16 MiB reservation: a label file of 8
+/// bytes claiming 2^24 labels held 5.3 MB.
+#[test]
+fn regression_an_idx_header_s_claim_is_not_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = common::idx_bytes(&[1 << 24], &[]);
+    let path = dir.path().join("claims-idx1-ubyte");
+    std::fs::write(&path, &bytes).unwrap();
+    let (result, peak) = peak_of(|| read_idx(&path, 1));
+    let message = result.unwrap_err().to_string();
+    assert!(message.contains("truncated: the header promises 16777216 bytes"), "{message}");
+    assert!(peak < MIB, "{peak} bytes held for an 8-byte file");
+}
+
+/// Architectures a model file can claim that once panicked or aborted in the build: each
+/// is refused by name, before anything is allocated.
+#[test]
+fn regression_architectures_that_cannot_be_built_are_refused_by_name() {
+    let two_layer = Architecture::TwoLayer { input_size: 3, hidden_size: 2, output_size: 2 };
+    let cases = [
+        (
+            r#"{"arch":"two-layer","input_size":3,"hidden_size":1099511627776,"output_size":2}"#,
+            "holds 6597069766658 values; mitbadak builds networks of at most 2^30 values",
+        ),
+        (r#"{"arch":"two-layer","input_size":3,"hidden_size":2,"output_size":0}"#, "output_size is 0"),
+        (
+            r#"{"arch":"simple-convnet","input_dim":[1,28,28],"filter_num":30,"filter_size":5,"pad":0,"stride":0,"hidden_size":100,"output_size":10}"#,
+            "stride is 0",
+        ),
+        (
+            r#"{"arch":"simple-convnet","input_dim":[1,4,4],"filter_num":3,"filter_size":9,"pad":0,"stride":1,"hidden_size":10,"output_size":10}"#,
+            "a 9x9 filter with pad 0 and stride 1 on a 4x4 input leaves less than the 2x2 its pooling needs",
+        ),
+        (
+            r#"{"arch":"simple-convnet","input_dim":[1,4,4],"filter_num":3,"filter_size":3,"pad":9223372036854775807,"stride":1,"hidden_size":10,"output_size":10}"#,
+            "leaves less than the 2x2",
+        ),
+        (
+            r#"{"arch":"deep-convnet","input_dim":[1,2,2],"hidden_size":50,"output_size":10,"dropout":null}"#,
+            "a 2x2 input is too small for DeepConvNet's three 2x2 poolings",
+        ),
+        (
+            r#"{"arch":"mlp","input_size":3,"hidden_size_list":[2],"output_size":2,"activation":"relu","head":"softmax-cross-entropy","dropout":{"ratio":2.0,"mode":"inverted"}}"#,
+            "the dropout ratio 2 is not in [0, 1)",
+        ),
+    ];
+    for (json, expected) in cases {
+        let bytes = model_bytes(&two_layer, &[Edit::Json(json.as_bytes().to_vec())]);
+        let (result, peak) =
+            peak_of(|| model_from_bytes::<f32>(&bytes, Path::new("m.safetensors"), None).map(drop));
+        let message = result.unwrap_err().to_string();
+        assert!(message.starts_with("m.safetensors: invalid architecture: "), "{message}");
+        assert!(message.contains(expected), "{json}: {message}");
+        assert!(peak < MIB, "{json}: {peak} bytes held");
+    }
+}
