@@ -25,6 +25,11 @@ pub const FORMAT_KEY: &str = "format";
 /// arrays, the losses so far), not the network's: a checkpoint loads as a model file too.
 pub const TRAINING_STATE_PREFIX: &str = "training/";
 
+/// How many values an architecture may need beyond those the file holds and still be built
+/// (4 MiB as `f32`), so that a near miss (`--arch` with another width) is told tensor by
+/// tensor; past it, the file is refused before anything is allocated.
+const BUILD_SLACK: usize = 1 << 20;
+
 /// A network read from a model file, with the file's metadata.
 pub struct LoadedModel<T: Float> {
     /// The network, with the file's weights.
@@ -76,16 +81,15 @@ pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) ->
 }
 
 /// [`load_model`] for a file's bytes already in memory; `path` names it in errors. Nothing
-/// is allocated beyond what the bytes really hold: the architecture is held to the number of
-/// values the file has before the network is built.
+/// is allocated beyond what the bytes really hold (and a few MiB): the architecture is held to
+/// the number of values the file has before the network is built.
 pub fn model_from_bytes<T: Float>(
     bytes: &[u8],
     path: &Path,
     architecture: Option<&Architecture>,
 ) -> Result<LoadedModel<T>> {
     let format = |message: String| Error::Format { path: path.to_path_buf(), message };
-    let tensors = SafeTensors::deserialize(bytes)
-        .map_err(|e| format(format!("not a safetensors model file ({e}); `mitbadak train` writes one")))?;
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| format(not_safetensors(bytes, &e)))?;
     let metadata = read_metadata_of(bytes).map_err(format)?;
     let architecture = match architecture {
         Some(a) => a.clone(),
@@ -108,10 +112,15 @@ pub fn model_from_bytes<T: Float>(
         .check()
         .map_err(|e| format(format!("{e}; the file is damaged, or name the network with --arch")))?;
     let held: usize = model_tensors(&tensors).map(|(_, view)| view.shape().iter().product::<usize>()).sum();
-    if needed > held {
+    if needed > held.saturating_add(BUILD_SLACK) {
+        let mut found: Vec<String> = model_tensors(&tensors)
+            .map(|(name, view)| format!("{name} {}", shape_str(view.shape())))
+            .collect();
+        found.sort();
         return Err(format(format!(
-            "{} has {needed} values, the file's tensors only {held}: the file holds another network",
-            architecture.describe()
+            "{} has {needed} values, the file's tensors only {held} ({}): the file holds another network",
+            architecture.describe(),
+            found.join(", ")
         )));
     }
     let mut network: Box<dyn Network<T>> = architecture.build(None, &mut seeded_rng(0));
@@ -158,9 +167,26 @@ pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
 }
 
 pub(crate) fn read_metadata_of(bytes: &[u8]) -> std::result::Result<BTreeMap<String, String>, String> {
-    let (_, metadata) =
-        SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors model file ({e})"))?;
+    let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| not_safetensors(bytes, &e))?;
     Ok(metadata.metadata().clone().unwrap_or_default().into_iter().collect())
+}
+
+/// Why `bytes` are not a safetensors file, for people: a header longer than the file (a
+/// truncated download) said as such, else what safetensors found.
+fn not_safetensors(bytes: &[u8], e: &safetensors::SafeTensorError) -> String {
+    let claimed = bytes.get(..8).map(|n| u64::from_le_bytes(n.try_into().expect("8 bytes")));
+    match claimed {
+        None => format!(
+            "not a safetensors model file: {} bytes are too few for its header; `mitbadak train` writes one",
+            bytes.len()
+        ),
+        Some(n) if n > bytes.len() as u64 - 8 => format!(
+            "not a safetensors model file: its first 8 bytes promise a header of {n} bytes, and the file \
+             has {} (a download cut short?); `mitbadak train` writes one",
+            bytes.len()
+        ),
+        Some(_) => format!("not a safetensors model file ({e}); `mitbadak train` writes one"),
+    }
 }
 
 /// The tensors of the network, leaving out a checkpoint's training state.

@@ -66,7 +66,7 @@ pub fn decode_image_at_most(bytes: &[u8], max_side: u32) -> std::result::Result<
     limits.max_image_height = Some(max_side);
     decode_with(bytes, limits).map_err(|e| match e {
         ImageError::Limits(e) => {
-            format!("too large a picture ({e}): send one of at most {max_side}x{max_side} pixels")
+            format!("too large a picture ({e}): use one of at most {max_side}x{max_side} pixels")
         }
         e => unreadable(&e),
     })

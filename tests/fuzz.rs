@@ -321,8 +321,9 @@ fn check_model(bytes: &[u8], architecture: Option<&Architecture>) -> Result<(), 
     if let Err(e) = &result {
         prop_assert!(e.to_string().starts_with("fuzz.safetensors: "), "unnamed: {}", e);
     }
-    // the network (values and gradients) and the parsed header: a few times the file
-    prop_assert!(peak <= MIB + 16 * bytes.len(), "{} bytes held for a {}-byte file", peak, bytes.len());
+    // the network (values and gradients, up to 4 MiB of f32 beyond the file's) and the
+    // parsed header: a few times the file
+    prop_assert!(peak <= 10 * MIB + 16 * bytes.len(), "{} bytes held for a {}-byte file", peak, bytes.len());
     Ok(())
 }
 
