@@ -185,6 +185,13 @@ fn not_safetensors(bytes: &[u8], e: &safetensors::SafeTensorError) -> String {
              has {} (a download cut short?); `mitbadak train` writes one",
             bytes.len()
         ),
+        Some(_) if matches!(e, safetensors::SafeTensorError::MetadataIncompleteBuffer) => {
+            format!(
+                "the tensors its header describes do not fill the file's {} bytes exactly: \
+                 it is cut short or damaged",
+                bytes.len()
+            )
+        }
         Some(_) => format!("not a safetensors model file ({e}); `mitbadak train` writes one"),
     }
 }
