@@ -22,12 +22,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut file = fs::File::create(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        fs::rename(&temporary, path)
+        fs::rename(&temporary, path)?;
+        sync_directory(path)
     })();
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
     }
     written.map_err(io)
+}
+
+/// Makes the rename itself durable: on Unix a directory is synced like a file, so that a
+/// power cut after the write cannot bring back the old entry (elsewhere, nothing to do).
+fn sync_directory(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// A name beside `path` that no other writer in this or another process uses.

@@ -43,6 +43,17 @@ pub enum Error {
         message: String,
     },
 
+    /// Training stopped between two steps because it was asked to (Ctrl-C).
+    #[error("training stopped after iteration {iteration} of {total}{}", saved(.checkpoint))]
+    Interrupted {
+        /// Steps done.
+        iteration: usize,
+        /// Steps the run was to take.
+        total: usize,
+        /// The checkpoint that holds the run, if it has one.
+        checkpoint: Option<PathBuf>,
+    },
+
     /// A file was read but its content is not what it should be.
     #[error("{path}: {message}")]
     Format {
@@ -65,6 +76,13 @@ impl Error {
     /// An invalid-value error.
     pub fn invalid(what: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Invalid { what: what.into(), message: message.into() }
+    }
+}
+
+fn saved(checkpoint: &Option<PathBuf>) -> String {
+    match checkpoint {
+        Some(path) => format!("; {} holds it, to resume", path.display()),
+        None => ": no checkpoint was asked for, so it cannot be resumed".into(),
     }
 }
 

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod atomic;
+pub mod checkpoint;
 pub mod classify;
 pub mod data;
 pub mod error;

@@ -12,10 +12,17 @@ fn main() -> ExitCode {
     let command = cli::Cli::parse();
     match cli::run(command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<cli::Interrupted>() {
+            // a run stopped by a signal exits as the signal would have ended it: 128 + its number
+            Some(interrupted) => {
+                eprintln!("{interrupted}");
+                ExitCode::from(128u8.saturating_add(interrupted.signal as u8))
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

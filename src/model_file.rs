@@ -21,6 +21,15 @@ pub const ARCHITECTURE_KEY: &str = "architecture";
 /// The metadata key naming the program that wrote the file.
 pub const FORMAT_KEY: &str = "format";
 
+/// Tensors whose names start with this are a checkpoint's training state (the optimizer's
+/// arrays, the losses so far), not the network's: a checkpoint loads as a model file too.
+pub const TRAINING_STATE_PREFIX: &str = "training/";
+
+/// How many values an architecture may need beyond those the file holds and still be built
+/// (4 MiB as `f32`), so that a near miss (`--arch` with another width) is told tensor by
+/// tensor; past it, the file is refused before anything is allocated.
+const BUILD_SLACK: usize = 1 << 20;
+
 /// A network read from a model file, with the file's metadata.
 pub struct LoadedModel<T: Float> {
     /// The network, with the file's weights.
@@ -63,14 +72,25 @@ pub fn save_model<T: Float>(
 /// Loads a model file. The architecture is `architecture` when given, else the file's own.
 ///
 /// **Errors** name the file and what is wrong: not a safetensors file, no architecture
-/// (then name one), a tensor missing, of another shape or of an unsupported dtype, or a
-/// tensor the architecture does not have.
+/// (then name one), an architecture that cannot be built or needs more values than the file
+/// holds, a tensor missing, of another shape or of an unsupported dtype, or a tensor the
+/// architecture does not have.
 pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) -> Result<LoadedModel<T>> {
-    let format = |message: String| Error::Format { path: path.to_path_buf(), message };
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let tensors = SafeTensors::deserialize(&bytes)
-        .map_err(|e| format(format!("not a safetensors model file ({e}); `mitbadak train` writes one")))?;
-    let metadata = read_metadata_of(&bytes).map_err(format)?;
+    model_from_bytes(&bytes, path, architecture)
+}
+
+/// [`load_model`] for a file's bytes already in memory; `path` names it in errors. Nothing
+/// is allocated beyond what the bytes really hold (and a few MiB): the architecture is held to
+/// the number of values the file has before the network is built.
+pub fn model_from_bytes<T: Float>(
+    bytes: &[u8],
+    path: &Path,
+    architecture: Option<&Architecture>,
+) -> Result<LoadedModel<T>> {
+    let format = |message: String| Error::Format { path: path.to_path_buf(), message };
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| format(not_safetensors(bytes, &e)))?;
+    let metadata = read_metadata_of(bytes).map_err(format)?;
     let architecture = match architecture {
         Some(a) => a.clone(),
         None => {
@@ -88,6 +108,21 @@ pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) ->
             })?
         }
     };
+    let needed = architecture
+        .check()
+        .map_err(|e| format(format!("{e}; the file is damaged, or name the network with --arch")))?;
+    let held: usize = model_tensors(&tensors).map(|(_, view)| view.shape().iter().product::<usize>()).sum();
+    if needed > held.saturating_add(BUILD_SLACK) {
+        let mut found: Vec<String> = model_tensors(&tensors)
+            .map(|(name, view)| format!("{name} {}", shape_str(view.shape())))
+            .collect();
+        found.sort();
+        return Err(format(format!(
+            "{} has {needed} values, the file's tensors only {held} ({}): the file holds another network",
+            architecture.describe(),
+            found.join(", ")
+        )));
+    }
     let mut network: Box<dyn Network<T>> = architecture.build(None, &mut seeded_rng(0));
     let mut expected = Vec::new();
     for (name, mut value) in network.state() {
@@ -112,7 +147,10 @@ pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) ->
         }
         expected.push(name);
     }
-    if let Some(extra) = sorted_names(&tensors).into_iter().find(|n| !expected.contains(n)) {
+    if let Some(extra) = sorted_names(&tensors)
+        .into_iter()
+        .find(|n| !expected.contains(n) && !n.starts_with(TRAINING_STATE_PREFIX))
+    {
         return Err(format(format!(
             "tensor {extra} is not a parameter of {} (which has {}): the file holds another network",
             architecture.describe(),
@@ -128,10 +166,39 @@ pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
     read_metadata_of(&bytes).map_err(|message| Error::Format { path: path.to_path_buf(), message })
 }
 
-fn read_metadata_of(bytes: &[u8]) -> std::result::Result<BTreeMap<String, String>, String> {
-    let (_, metadata) =
-        SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors model file ({e})"))?;
+pub(crate) fn read_metadata_of(bytes: &[u8]) -> std::result::Result<BTreeMap<String, String>, String> {
+    let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| not_safetensors(bytes, &e))?;
     Ok(metadata.metadata().clone().unwrap_or_default().into_iter().collect())
+}
+
+/// Why `bytes` are not a safetensors file, for people: a header longer than the file (a
+/// truncated download) said as such, else what safetensors found.
+fn not_safetensors(bytes: &[u8], e: &safetensors::SafeTensorError) -> String {
+    let claimed = bytes.get(..8).map(|n| u64::from_le_bytes(n.try_into().expect("8 bytes")));
+    match claimed {
+        None => format!(
+            "not a safetensors model file: {} bytes are too few for its header; `mitbadak train` writes one",
+            bytes.len()
+        ),
+        Some(n) if n > bytes.len() as u64 - 8 => format!(
+            "not a safetensors model file: its first 8 bytes promise a header of {n} bytes, and the file \
+             has {} (a download cut short?); `mitbadak train` writes one",
+            bytes.len()
+        ),
+        Some(_) if matches!(e, safetensors::SafeTensorError::MetadataIncompleteBuffer) => {
+            format!(
+                "the tensors its header describes do not fill the file's {} bytes exactly: \
+                 it is cut short or damaged",
+                bytes.len()
+            )
+        }
+        Some(_) => format!("not a safetensors model file ({e}); `mitbadak train` writes one"),
+    }
+}
+
+/// The tensors of the network, leaving out a checkpoint's training state.
+fn model_tensors<'a>(tensors: &'a SafeTensors<'a>) -> impl Iterator<Item = (String, TensorView<'a>)> + 'a {
+    tensors.tensors().into_iter().filter(|(name, _)| !name.starts_with(TRAINING_STATE_PREFIX))
 }
 
 fn sorted_names(tensors: &SafeTensors) -> Vec<String> {

@@ -39,17 +39,23 @@ pub struct Preprocessed {
     pub blank: bool,
 }
 
-/// Reads a picture file of any common format (PNG, JPEG, BMP, GIF, WebP, PNM).
+/// The largest picture side decoded, in pixels: a phone's photo fits, and a file that claims
+/// more is refused before its pixels are allocated (at most 4096² RGBA16, 128 MiB).
+pub const MAX_PICTURE_SIDE: u32 = 4096;
+
+/// Reads a picture file of any common format (PNG, JPEG, BMP, GIF, WebP, PNM), of at most
+/// [`MAX_PICTURE_SIDE`] pixels a side.
 ///
-/// **Errors** name the file: missing, or not a picture this build can decode.
+/// **Errors** name the file: missing, too large, or not a picture this build can decode.
 pub fn load_image(path: &Path) -> Result<DynamicImage> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     decode_image(&bytes).map_err(|message| Error::Format { path: path.to_path_buf(), message })
 }
 
-/// Decodes a picture from bytes; the error says why it could not be read.
+/// Decodes a picture from bytes, of at most [`MAX_PICTURE_SIDE`] pixels a side; the error
+/// says why it could not be read.
 pub fn decode_image(bytes: &[u8]) -> std::result::Result<DynamicImage, String> {
-    decode_with(bytes, Limits::default()).map_err(|e| unreadable(&e))
+    decode_image_at_most(bytes, MAX_PICTURE_SIDE)
 }
 
 /// [`decode_image`] for pictures of at most `max_side` pixels a side, so that one from a
@@ -60,7 +66,7 @@ pub fn decode_image_at_most(bytes: &[u8], max_side: u32) -> std::result::Result<
     limits.max_image_height = Some(max_side);
     decode_with(bytes, limits).map_err(|e| match e {
         ImageError::Limits(e) => {
-            format!("too large a picture ({e}): send one of at most {max_side}x{max_side} pixels")
+            format!("too large a picture ({e}): use one of at most {max_side}x{max_side} pixels")
         }
         e => unreadable(&e),
     })

@@ -13,6 +13,9 @@ pub const RUNS_DIR: &str = "runs";
 /// The model file's name in a run directory.
 pub const MODEL_FILE: &str = "model.safetensors";
 
+/// The checkpoint's name in a run directory: there while the run is unfinished.
+pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+
 /// A new run directory's path under `runs`, named by the time: `runs/2026-11-23T18-04-05Z`,
 /// with `-2`, `-3` ... when that name is taken. Nothing is created.
 pub fn new_run_dir(runs: &Path) -> PathBuf {

@@ -9,20 +9,20 @@
 //!     if i % iter_per_epoch == 0 (and after the last step): train acc, test acc
 //! ```
 
-use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
 use std::time::Duration;
 
 use ndarray::ArrayD;
 use rand::RngExt;
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{DataFingerprint, RngState, TrainingState, restore_checkpoint, save_checkpoint};
 use crate::data::{Dataset, Mnist};
 use crate::error::Result;
 use crate::layers::Input;
-use crate::model_file::save_model;
 use crate::nets::Architecture;
 use crate::nets::Network;
 use crate::optim::Optimizer;
@@ -31,7 +31,8 @@ use crate::targets::argmax;
 use crate::{Error, SeededRng, seeded_rng};
 
 /// How mini-batches are drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Sampling {
     /// `np.random.choice(train_size, batch_size)`: each batch drawn anew, with replacement (the seed's).
     WithReplacement,
@@ -41,7 +42,7 @@ pub enum Sampling {
 
 /// What to train for. `Default` is the seed's job: batch 100, 10,000 iterations, no weight
 /// decay, a constant learning rate, no checkpoints.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Images per mini-batch.
     pub batch_size: usize,
@@ -55,13 +56,16 @@ pub struct TrainConfig {
     pub weight_decay: f64,
     /// How the optimizer's learning rate changes over the run.
     pub schedule: Schedule,
-    /// A model file written (atomically) after every epoch, so that a stopped run leaves its
-    /// latest weights behind.
+    /// A checkpoint written (atomically) after every epoch and when the run is asked to stop
+    /// (see [`crate::checkpoint`]): [`resume`] goes on from it, to the same weights and
+    /// history as a run that was never stopped. It loads as a model file too.
+    #[serde(skip)]
     pub checkpoint: Option<PathBuf>,
     /// The training images the train accuracy is measured on: all of them (`None`, the
     /// seed's), or the first `n`, as the book's `Trainer` does for its conv nets
     /// (`evaluate_sample_num_per_epoch`): a pass over all 60,000 costs a conv net a third of
     /// an epoch's training.
+    #[serde(default)]
     pub train_eval_size: Option<usize>,
 }
 
@@ -84,6 +88,24 @@ impl TrainConfig {
     /// The book's `iter_per_epoch = max(train_size / batch_size, 1)`.
     pub fn iter_per_epoch(&self, train_size: usize) -> usize {
         (train_size / self.batch_size.max(1)).max(1)
+    }
+
+    /// What in `self` differs from `other`, for people (`"batch size 50, not 100"`); the
+    /// checkpoint paths aside.
+    pub fn differences(&self, other: &TrainConfig) -> Vec<String> {
+        let mut differences = Vec::new();
+        let mut compare = |what: &str, mine: String, theirs: String| {
+            if mine != theirs {
+                differences.push(format!("{what} {mine}, not {theirs}"));
+            }
+        };
+        compare("batch size", self.batch_size.to_string(), other.batch_size.to_string());
+        compare("iterations", self.iterations.to_string(), other.iterations.to_string());
+        compare("seed", self.seed.to_string(), other.seed.to_string());
+        compare("sampling", format!("{:?}", self.sampling), format!("{:?}", other.sampling));
+        compare("weight decay", self.weight_decay.to_string(), other.weight_decay.to_string());
+        compare("schedule", format!("{:?}", self.schedule), format!("{:?}", other.schedule));
+        differences
     }
 
     /// Checks the configuration against a training set of `train_size` images.
@@ -111,7 +133,7 @@ impl TrainConfig {
 }
 
 /// Train and test accuracy at one point of training.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Steps done.
     pub iteration: usize,
@@ -155,13 +177,21 @@ impl History {
     }
 }
 
-/// Hears about training as it goes: a progress bar, log lines, or nothing.
+/// Hears about training as it goes (a progress bar, log lines, or nothing), and may ask it
+/// to stop.
 pub trait Progress {
     /// After each step: `done` of `total` steps, and the step's loss.
     fn on_step(&mut self, _done: usize, _total: usize, _loss: f64) {}
 
     /// After each evaluation.
     fn on_evaluation(&mut self, _evaluation: &Evaluation) {}
+
+    /// Asked after each step but the last: `true` stops the run there, after writing its
+    /// checkpoint; [`train`] then returns [`Error::Interrupted`]. The command line answers it
+    /// from Ctrl-C.
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 /// A [`Progress`] that says nothing.
@@ -178,7 +208,8 @@ impl Progress for Silent {}
 /// are the numbers the same work done in line would give.
 ///
 /// **Errors** if the configuration does not fit the data, the network does not take the
-/// data's images, or the loss stops being a finite number (then lower the learning rate).
+/// data's images, or the loss stops being a finite number (then lower the learning rate;
+/// the last checkpoint stays as it was); [`Error::Interrupted`] when `progress` asked to stop.
 pub fn train(
     network: &mut dyn Network<f32>,
     optimizer: &mut dyn Optimizer<f32>,
@@ -186,10 +217,106 @@ pub fn train(
     config: &TrainConfig,
     progress: &mut dyn Progress,
 ) -> Result<History> {
+    run(network, optimizer, data, config, Start::default(), progress)
+}
+
+/// Goes on with the run saved in `checkpoint`, to the weights and history it would have
+/// reached without stopping. `network` and `optimizer` are built as the checkpoint says
+/// ([`crate::checkpoint::read_checkpoint`]); `config` is its configuration (with a
+/// checkpoint path of its own, usually the same file).
+///
+/// **Errors** if the checkpoint does not fit: another network, optimizer, learning rate,
+/// configuration or data set; or as [`train`].
+pub fn resume(
+    network: &mut dyn Network<f32>,
+    optimizer: &mut dyn Optimizer<f32>,
+    data: &Mnist,
+    config: &TrainConfig,
+    checkpoint: &Path,
+    progress: &mut dyn Progress,
+) -> Result<History> {
+    let refuse = |message: String| Error::Format { path: checkpoint.to_path_buf(), message };
+    let (state, history) = restore_checkpoint(checkpoint, network, optimizer)?;
+    let differences = state.config.differences(config);
+    if !differences.is_empty() {
+        return Err(refuse(format!("its run has {}: resume it as it was", differences.join(", "))));
+    }
+    if state.learning_rate != optimizer.learning_rate() {
+        return Err(refuse(format!(
+            "its run has learning rate {}, not {}: resume it as it was",
+            state.learning_rate,
+            optimizer.learning_rate()
+        )));
+    }
+    let fingerprint = DataFingerprint::of(data);
+    if !state.data.same_data(&fingerprint) {
+        return Err(refuse(format!(
+            "its run trained on other data ({} training and {} test images from {}), not on {}'s",
+            state.data.train,
+            state.data.test,
+            state.data.dir.display(),
+            data.dir.display()
+        )));
+    }
+    let start = Start {
+        iteration: state.iteration,
+        history,
+        sampler_position: Some(state.sampler_position),
+        data: Some(fingerprint),
+        checkpointed: config.checkpoint.as_deref() == Some(checkpoint),
+    };
+    run(network, optimizer, data, config, start, progress)
+}
+
+/// Where a run starts: from nothing, or from a checkpoint.
+#[derive(Default)]
+struct Start {
+    /// Steps done already.
+    iteration: usize,
+    /// What they measured.
+    history: History,
+    /// Where the sampler stood after them, to check the replay against.
+    sampler_position: Option<u128>,
+    /// The data's fingerprint, if known already.
+    data: Option<DataFingerprint>,
+    /// The run's checkpoint holds this start.
+    checkpointed: bool,
+}
+
+fn run(
+    network: &mut dyn Network<f32>,
+    optimizer: &mut dyn Optimizer<f32>,
+    data: &Mnist,
+    config: &TrainConfig,
+    start: Start,
+    progress: &mut dyn Progress,
+) -> Result<History> {
     let train_size = data.train.len();
     config.validate(train_size)?;
     check_network_takes(network, &data.train)?;
     let iter_per_epoch = config.iter_per_epoch(train_size);
+    if start.iteration > config.iterations {
+        return Err(Error::invalid(
+            "checkpoint",
+            format!("it is at iteration {} of a run of {}", start.iteration, config.iterations),
+        ));
+    }
+    let sampler = Sampler::replayed(config, train_size, start.iteration);
+    if let Some(saved) = start.sampler_position.filter(|&saved| saved != sampler.position()) {
+        return Err(Error::invalid(
+            "checkpoint",
+            format!(
+                "replaying its {} batches ends at position {} of the sampler, not {saved}: \
+                 it was written by a version that draws batches otherwise; train the run again",
+                start.iteration,
+                sampler.position()
+            ),
+        ));
+    }
+    let fingerprint = match start.data {
+        Some(fingerprint) => Some(fingerprint),
+        None => config.checkpoint.as_ref().map(|_| DataFingerprint::of(data)),
+    };
     let train_eval_size = config.train_eval_size.map_or(train_size, |n| n.min(train_size));
     let helper = Helper {
         config,
@@ -197,8 +324,11 @@ pub fn train(
         train_eval_size,
         input_shape: network.input_shape(),
         architecture: network.architecture(),
+        sampler,
+        made: start.iteration,
     };
-    let mut history = History::default();
+    let mut history = start.history;
+    let mut last_checkpoint = start.checkpointed.then_some(start.iteration);
 
     std::thread::scope(|scope| {
         let (batch_sender, batches) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
@@ -207,37 +337,57 @@ pub fn train(
         scope.spawn(move || helper.run(batch_sender, jobs, results));
 
         let base_lr = optimizer.learning_rate();
-        for i in 0..config.iterations {
-            let (x_batch, t_batch) = batches.recv().expect("the helper makes every batch of the run");
-            let mut loss = network.backprop_input(x_batch, &t_batch)? as f64;
+        let mut measuring = 0; // snapshots sent and not yet measured
+        for i in start.iteration..config.iterations {
+            let batch = batches.recv().expect("the helper makes every batch of the run");
+            let mut loss = network.backprop_input(batch.x, &batch.t)? as f64;
             if config.weight_decay > 0.0 {
                 loss += network.apply_weight_decay(config.weight_decay) as f64;
             }
             if !loss.is_finite() {
-                return Err(Error::invalid(
-                    "training",
-                    format!(
-                        "the loss became {loss} at iteration {}: the learning rate {} is too high for this network; try a lower --lr",
-                        i + 1,
-                        optimizer.learning_rate()
-                    ),
-                ));
+                return Err(diverged(loss, i + 1, base_lr, config.checkpoint.as_deref(), last_checkpoint));
             }
             optimizer.set_learning_rate(base_lr * config.schedule.factor(i));
             optimizer.update(&mut network.params());
             history.loss.push(loss);
             progress.on_step(i + 1, config.iterations, loss);
 
-            if (i + 1) % iter_per_epoch == 0 {
-                if let Some(path) = &config.checkpoint {
-                    let iteration = BTreeMap::from([("iteration".to_string(), (i + 1).to_string())]);
-                    save_model(network, path, &iteration)?;
-                }
-            }
             if i % iter_per_epoch == 0 && i + 1 < config.iterations {
                 snapshots.send((i + 1, network.snapshot())).expect("the helper runs until the snapshots end");
+                measuring += 1;
+            }
+            let stop = i + 1 < config.iterations && progress.should_stop();
+            if let Some(path) = config.checkpoint.as_deref().filter(|_| stop || (i + 1) % iter_per_epoch == 0)
+            {
+                // the measurements under way belong in the checkpoint: wait for them
+                for _ in 0..measuring {
+                    let measured = evaluations.recv().expect("the helper measures every snapshot");
+                    record(measured?, &mut history, progress);
+                }
+                measuring = 0;
+                let state = TrainingState {
+                    iteration: i + 1,
+                    config: config.clone(),
+                    optimizer: optimizer.name().to_string(),
+                    learning_rate: base_lr,
+                    optimizer_updates: optimizer.state_mut().updates.map(|u| *u),
+                    sampler_position: batch.sampler_position,
+                    rngs: network.rngs_mut().into_iter().map(|rng| RngState::of(rng)).collect(),
+                    evaluations: history.evaluations.clone(),
+                    data: fingerprint.clone().expect("known when there is a checkpoint"),
+                };
+                save_checkpoint(path, network, optimizer, &state, &history)?;
+                last_checkpoint = Some(i + 1);
+            }
+            if stop {
+                return Err(Error::Interrupted {
+                    iteration: i + 1,
+                    total: config.iterations,
+                    checkpoint: config.checkpoint.clone(),
+                });
             }
             while let Ok(measured) = evaluations.try_recv() {
+                measuring -= 1;
                 record(measured?, &mut history, progress);
             }
         }
@@ -259,6 +409,27 @@ pub fn train(
     Ok(history)
 }
 
+/// The error of a loss that is no longer a number, with what to do about it.
+fn diverged(
+    loss: f64,
+    iteration: usize,
+    learning_rate: f64,
+    checkpoint: Option<&Path>,
+    last_checkpoint: Option<usize>,
+) -> Error {
+    let kept = match (checkpoint, last_checkpoint) {
+        (Some(path), Some(at)) => format!("; the checkpoint of iteration {at} stays in {}", path.display()),
+        _ => String::new(),
+    };
+    Error::invalid(
+        "training",
+        format!(
+            "the loss became {loss} at iteration {iteration}: the learning rate {learning_rate} is too high \
+             for this network; try a lower --lr{kept}"
+        ),
+    )
+}
+
 /// Mini-batches the helper keeps ready: enough to cover one chunk of evaluation.
 const BATCHES_AHEAD: usize = 8;
 
@@ -266,8 +437,13 @@ const BATCHES_AHEAD: usize = 8;
 /// measured.
 const HELPER_NAP: Duration = Duration::from_micros(200);
 
-/// A mini-batch: the images (sparse rows, or a dense array) and their labels.
-type Batch = (Input<f32>, Vec<usize>);
+/// A mini-batch: the images (sparse rows, or a dense array), their labels, and where the
+/// sampler stood after drawing it (a checkpoint keeps it).
+struct Batch {
+    x: Input<f32>,
+    t: Vec<usize>,
+    sampler_position: u128,
+}
 
 /// The second core's share of a training run.
 struct Helper<'a> {
@@ -276,20 +452,23 @@ struct Helper<'a> {
     train_eval_size: usize,
     input_shape: Vec<usize>,
     architecture: Architecture,
+    /// Draws the batches, from where the run starts.
+    sampler: Sampler,
+    /// Batches made so far (counting those of the steps done before the run started).
+    made: usize,
 }
 
 impl Helper<'_> {
     /// Keeps `batches` filled and measures each snapshot, a chunk at a time, until both the
     /// run's batches and its snapshots are done (or the training loop has stopped).
     fn run(
-        self,
+        mut self,
         batches: SyncSender<Batch>,
         jobs: Receiver<(usize, Vec<ArrayD<f32>>)>,
         results: Sender<Result<Evaluation>>,
     ) {
         let iter_per_epoch = self.config.iter_per_epoch(self.data.train.len());
-        let mut sampler = Sampler::new(self.config, self.data.train.len());
-        let (mut made, mut waiting): (usize, Option<Batch>) = (0, None);
+        let (mut made, mut waiting): (usize, Option<Batch>) = (self.made, None);
         let mut twin: Box<dyn Network<f32>> = self.architecture.build(None, &mut seeded_rng(0));
         let mut measuring: Option<Measuring> = None;
         let mut jobs_open = true;
@@ -298,11 +477,12 @@ impl Helper<'_> {
             while made < self.config.iterations || waiting.is_some() {
                 let batch = waiting.take().unwrap_or_else(|| {
                     made += 1;
-                    let batch_mask = sampler.next_batch();
-                    (
-                        self.data.train.input_batch(&batch_mask, &self.input_shape),
-                        self.data.train.labels_of(&batch_mask),
-                    )
+                    let batch_mask = self.sampler.next_batch();
+                    Batch {
+                        x: self.data.train.input_batch(&batch_mask, &self.input_shape),
+                        t: self.data.train.labels_of(&batch_mask),
+                        sampler_position: self.sampler.position(),
+                    }
                 });
                 match batches.try_send(batch) {
                     Ok(()) => continue,
@@ -420,6 +600,20 @@ impl Sampler {
             order: (0..train_size).collect(),
             next_in_order: train_size,
         }
+    }
+
+    /// The sampler of a run after its first `steps` batches: drawn again, not gathered.
+    fn replayed(config: &TrainConfig, train_size: usize, steps: usize) -> Self {
+        let mut sampler = Sampler::new(config, train_size);
+        for _ in 0..steps {
+            sampler.next_batch();
+        }
+        sampler
+    }
+
+    /// Where the generator stands in its stream, in 32-bit words.
+    fn position(&self) -> u128 {
+        self.rng.get_word_pos()
     }
 
     /// The indices of the next mini-batch (the book's `batch_mask`).

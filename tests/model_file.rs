@@ -115,6 +115,15 @@ fn a_file_of_another_shape_is_refused_with_both_shapes() {
     };
     let message = load_model::<f32>(&path, Some(&three)).err().unwrap().to_string();
     assert!(message.contains("no tensor W3"), "{message}");
+    let huge = Architecture::TwoLayer { input_size: 784, hidden_size: 1 << 20, output_size: 10 };
+    let message = load_model::<f32>(&path, Some(&huge)).err().unwrap().to_string();
+    assert!(
+        message.contains(
+            "has 833617930 values, the file's tensors only 39760 (W1 (784, 50), W2 (50, 10), b1 (50,), \
+             b2 (10,)): the file holds another network"
+        ),
+        "{message}"
+    );
 }
 
 #[test]

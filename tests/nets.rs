@@ -211,3 +211,37 @@ fn a_sparse_batch_gives_what_the_dense_batch_gives() {
         assert!(worst < 1e-5, "{}: gradients differ by {worst:e}", pa.name);
     }
 }
+
+#[test]
+fn architecture_check_counts_the_values_each_network_is_built_with() {
+    let dropout = Some(DropoutConfig { ratio: 0.5, mode: mitbadak::layers::DropoutMode::Inverted });
+    let architectures = [
+        Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 },
+        Architecture::Mlp {
+            input_size: 20,
+            hidden_size_list: vec![7, 5, 3],
+            output_size: 4,
+            activation: Activation::Relu,
+            head: Head::SoftmaxCrossEntropy,
+            batch_norm: true,
+            dropout,
+        },
+        Architecture::simple_convnet([1, 28, 28], 10),
+        Architecture::SimpleConvnet {
+            input_dim: [3, 9, 7],
+            filter_num: 4,
+            filter_size: 3,
+            pad: 1,
+            stride: 2,
+            hidden_size: 6,
+            output_size: 5,
+        },
+        Architecture::deep_convnet([1, 28, 28], 10, dropout, true),
+        Architecture::deep_convnet([2, 5, 9], 3, None, false),
+    ];
+    for architecture in architectures {
+        let mut network = architecture.build::<f32, _>(None, &mut seeded_rng(0));
+        let built: usize = network.state().iter().map(|(_, value)| value.len()).sum();
+        assert_eq!(architecture.check().unwrap(), built, "{}", architecture.describe());
+    }
+}

@@ -231,7 +231,7 @@ fn each_bad_request_gets_a_4xx_saying_what_was_wrong_and_the_server_goes_on() {
     expect(
         post(&agent, "image/gif", b"GIF89a: 8 pixels? no, that many"),
         400,
-        "the body is too large a picture (Image size exceeds limit): send one of at most 4096x4096 pixels",
+        "the body is too large a picture (Image size exceeds limit): use one of at most 4096x4096 pixels",
     );
     expect(post(&agent, "application/json", b""), 400, "the body is empty");
 

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use mitbadak::data::Mnist;
 use mitbadak::data::mnist::{cache_dir, locate};
+use mitbadak::data::{Dataset, Mnist};
 
 /// Loads MNIST from `--data-dir` or the usual places; downloads it into the cache when none
 /// has it (and no directory was named).
@@ -19,6 +19,14 @@ pub fn load(data_dir: Option<&Path>) -> Result<Mnist> {
         Err(e) => return Err(e.into()),
     };
     Ok(Mnist::load(&dir)?)
+}
+
+/// `the Test set has images 0 to 9999`, or that it has none.
+pub fn images_of(set: &Dataset, name: &str) -> String {
+    match set.len() {
+        0 => format!("the {name} set has no images"),
+        n => format!("the {name} set has images 0 to {}", n - 1),
+    }
 }
 
 #[cfg(feature = "download")]

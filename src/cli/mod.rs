@@ -4,6 +4,7 @@ mod data;
 mod eval;
 mod experiment;
 mod gradcheck;
+mod interrupt;
 mod predict;
 mod progress;
 mod serve;
@@ -42,6 +43,8 @@ enum Command {
     /// One of chapter 6's experiments: its figure as PNG, its numbers as CSV, and what the figure shows.
     Experiment(experiment::ExperimentArgs),
 }
+
+pub use interrupt::Interrupted;
 
 /// Runs one subcommand.
 pub fn run(cli: Cli) -> Result<()> {

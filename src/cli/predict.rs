@@ -65,9 +65,8 @@ pub fn run(args: PredictArgs) -> Result<()> {
             let set: &Dataset = if args.set == Split::Train { &mnist.train } else { &mnist.test };
             if index >= set.len() {
                 bail!(
-                    "--index {index} is past the end: the {:?} set has images 0 to {}",
-                    args.set,
-                    set.len() - 1
+                    "--index {index} is past the end: {}",
+                    data::images_of(set, &format!("{:?}", args.set))
                 );
             }
             println!("{:?} image {index} (label {})", args.set, set.labels[index]);

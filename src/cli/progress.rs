@@ -7,19 +7,25 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use mitbadak::train::{Evaluation, Progress};
 
+use super::interrupt;
+
 /// How often plain (non-terminal) output reports the loss.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 pub struct TrainingProgress {
     bar: Option<ProgressBar>,
+    first: usize,
     started: Instant,
     last_line: Instant,
+    stopping: bool,
 }
 
 impl TrainingProgress {
-    pub fn new(total: usize) -> Self {
+    /// Progress of a run from step `first` (0, or where a resumed run goes on) to `total`.
+    pub fn new(first: usize, total: usize) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(total as u64);
+            let bar = ProgressBar::new(total as u64).with_position(first as u64);
+            bar.reset_eta();
             bar.set_style(
                 ProgressStyle::with_template(
                     "{bar:32.cyan/blue} {pos:>6}/{len} it | loss {msg} | {per_sec} | {elapsed} elapsed, {eta} left",
@@ -29,7 +35,7 @@ impl TrainingProgress {
             );
             bar
         });
-        TrainingProgress { bar, started: Instant::now(), last_line: Instant::now() }
+        TrainingProgress { bar, first, started: Instant::now(), last_line: Instant::now(), stopping: false }
     }
 
     pub fn finish(&self) {
@@ -50,11 +56,28 @@ impl Progress for TrainingProgress {
             }
             None if self.last_line.elapsed() >= PLAIN_EVERY => {
                 self.last_line = Instant::now();
-                let rate = done as f64 / self.started.elapsed().as_secs_f64();
+                let rate = (done - self.first) as f64 / self.started.elapsed().as_secs_f64();
                 eprintln!("iteration {done}/{total}, loss {loss:.4}, {rate:.0} it/s");
             }
             None => {}
         }
+    }
+
+    fn should_stop(&mut self) -> bool {
+        if !self.stopping {
+            let Some(signal) = interrupt::caught() else { return false };
+            self.stopping = true;
+            let line = format!(
+                "{} caught: stopping after this step, once the measurement under way is done and the \
+                 checkpoint written (again to quit at once, keeping the last epoch's checkpoint)",
+                interrupt::name(signal)
+            );
+            match &self.bar {
+                Some(bar) => bar.suspend(|| eprintln!("{line}")),
+                None => eprintln!("{line}"),
+            }
+        }
+        true
     }
 
     fn on_evaluation(&mut self, evaluation: &Evaluation) {

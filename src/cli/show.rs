@@ -36,10 +36,9 @@ pub fn run(args: ShowArgs) -> Result<()> {
     let set = if args.set == Split::Train { &mnist.train } else { &mnist.test };
     if args.index >= set.len() {
         bail!(
-            "--index {} is past the end: the {:?} set has images 0 to {}",
+            "--index {} is past the end: {}",
             args.index,
-            args.set,
-            set.len() - 1
+            super::data::images_of(set, &format!("{:?}", args.set))
         );
     }
     let (rows, cols) = set.image_shape;

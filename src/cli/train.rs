@@ -7,14 +7,17 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, FromArgMatches, ValueEnum};
 use mitbadak::atomic::write_atomic;
+use mitbadak::checkpoint::{CheckpointInfo, read_checkpoint};
+use mitbadak::data::Mnist;
 use mitbadak::model_file::save_model;
 use mitbadak::nets::{Architecture, WeightInit};
 use mitbadak::optim::{OptimizerName, Schedule};
 use mitbadak::plot::save_plots;
-use mitbadak::runs::{MODEL_FILE, RUNS_DIR, new_run_dir};
+use mitbadak::runs::{CHECKPOINT_FILE, MODEL_FILE, RUNS_DIR, new_run_dir};
 use mitbadak::seeded_rng;
-use mitbadak::train::{Sampling, TrainConfig, train};
+use mitbadak::train::{Sampling, TrainConfig, resume, train};
 
+use super::interrupt::{self, Interrupted};
 use super::progress::TrainingProgress;
 use super::{ArchArgs, DataArgs, data};
 
@@ -36,12 +39,12 @@ pub struct TrainArgs {
     /// Initial weights: a standard deviation (0.01), xavier or he [default: the network's, as the book].
     #[arg(long, value_parser = parse_init, value_name = "STD|xavier|he")]
     init: Option<WeightInit>,
-    /// Weight decay λ: the loss gains ½λ·ΣW², each gradient λ·W (the book's L2).
-    #[arg(long, default_value_t = 0.0, value_name = "LAMBDA")]
-    weight_decay: f64,
-    /// Images per mini-batch.
-    #[arg(long, default_value_t = 100)]
-    batch_size: usize,
+    /// Weight decay λ: the loss gains ½λ·ΣW², each gradient λ·W (the book's L2) [default: 0].
+    #[arg(long, value_name = "LAMBDA")]
+    weight_decay: Option<f64>,
+    /// Images per mini-batch [default: 100].
+    #[arg(long)]
+    batch_size: Option<usize>,
     /// Steps to take, each on a batch drawn with replacement (the seed's way) [default: 10000].
     #[arg(long, conflicts_with = "epochs")]
     iters: Option<usize>,
@@ -49,15 +52,20 @@ pub struct TrainArgs {
     /// [default: 20 for simple-convnet, as the book; 8 for deep-convnet].
     #[arg(long)]
     epochs: Option<usize>,
-    /// The seed of the weights and the batches: the same seed gives the same numbers.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// The seed of the weights and the batches: the same seed gives the same numbers [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
     #[command(flatten)]
     data: DataArgs,
     /// The directory for model.safetensors, checkpoint.safetensors, metrics.csv and the
     /// figures [default: runs/<time>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Go on with the unfinished run in DIR (stopped by Ctrl-C, a crash or a kill) from its
+    /// checkpoint, to the weights and metrics it would have had unstopped. The run keeps its
+    /// settings: other flags may be repeated, not changed.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "init"])]
+    resume: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,71 +166,199 @@ impl TrainArgs {
     }
 }
 
-/// Trains and writes the run directory; returns its path.
+/// What a run is: its network, its optimizer and its configuration.
+struct Plan {
+    architecture: Architecture,
+    optimizer: OptimizerName,
+    lr: f64,
+    config: TrainConfig,
+}
+
+impl Plan {
+    /// The run the flags describe, on `data`.
+    fn from_flags(args: &TrainArgs, data: &Mnist) -> Result<Plan> {
+        let (image_shape, classes) = (data.train.image_shape, data.classes);
+        let architecture = args.arch.architecture(image_shape, classes)?.unwrap_or(Architecture::TwoLayer {
+            input_size: data.train.sample_size(),
+            hidden_size: 50,
+            output_size: classes,
+        });
+        let recipe = recipe(&architecture);
+        let optimizer = args.optimizer.map(OptimizerArg::name).unwrap_or(recipe.optimizer);
+        let lr = args.lr.unwrap_or(optimizer.default_learning_rate());
+        if !(lr > 0.0 && lr.is_finite()) {
+            bail!("--lr must be a positive number, got {lr}; the seed uses 0.1");
+        }
+        let defaults = TrainConfig::default();
+        let mut config = TrainConfig {
+            batch_size: args.batch_size.unwrap_or(defaults.batch_size),
+            seed: args.seed.unwrap_or(defaults.seed),
+            weight_decay: args.weight_decay.unwrap_or(defaults.weight_decay),
+            train_eval_size: recipe.train_eval_size,
+            ..defaults
+        };
+        match (args.iters, args.epochs.or(if args.iters.is_none() { recipe.epochs } else { None })) {
+            (_, Some(epochs)) => {
+                config.sampling = Sampling::ShuffledEpochs;
+                config.iterations = epochs * config.iter_per_epoch(data.train.len());
+            }
+            (Some(iters), None) => config.iterations = iters,
+            (None, None) => {}
+        }
+        config.schedule = schedule(args.schedule.unwrap_or(recipe.schedule), config.iterations);
+        config.validate(data.train.len())?;
+        Ok(Plan { architecture, optimizer, lr, config })
+    }
+
+    /// The run a checkpoint holds.
+    ///
+    /// **Errors** if its optimizer is not one of the command line's.
+    fn from_checkpoint(info: &CheckpointInfo) -> Result<Plan> {
+        let state = &info.state;
+        let optimizer = OptimizerName::from_name(&state.optimizer).with_context(|| {
+            format!("the checkpoint's optimizer {:?} is not one `train` knows", state.optimizer)
+        })?;
+        Ok(Plan {
+            architecture: info.architecture.clone(),
+            optimizer,
+            lr: state.learning_rate,
+            config: state.config.clone(),
+        })
+    }
+
+    /// The flags of `args` that say otherwise than this plan, for a resumed run, which keeps
+    /// its settings: `--lr 0.05 (the run has 0.1)`.
+    fn contradictions(&self, args: &TrainArgs, data: &Mnist) -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        let mut compare = |flag: &str, given: String, kept: String| {
+            if given != kept {
+                found.push(format!("{flag} {given} (the run has {kept})"));
+            }
+        };
+        if let Some(architecture) = args.arch.architecture(data.train.image_shape, data.classes)? {
+            if architecture != self.architecture {
+                compare("--arch", architecture.describe(), self.architecture.describe());
+            }
+        }
+        let flag_name = |name: OptimizerName| format!("{name:?}").to_lowercase();
+        if let Some(optimizer) = args.optimizer {
+            compare("--optimizer", flag_name(optimizer.name()), flag_name(self.optimizer));
+        }
+        if let Some(lr) = args.lr {
+            compare("--lr", lr.to_string(), self.lr.to_string());
+        }
+        let config = &self.config;
+        if let Some(arg) = args.schedule {
+            let given = schedule(arg, config.iterations);
+            compare("--schedule", schedule_name(&given).into(), schedule_name(&config.schedule).into());
+        }
+        if let Some(decay) = args.weight_decay {
+            compare("--weight-decay", decay.to_string(), config.weight_decay.to_string());
+        }
+        if let Some(batch_size) = args.batch_size {
+            compare("--batch-size", batch_size.to_string(), config.batch_size.to_string());
+        }
+        if let Some(seed) = args.seed {
+            compare("--seed", seed.to_string(), config.seed.to_string());
+        }
+        let (iterations, per_epoch) = (config.iterations, config.iter_per_epoch(data.train.len()));
+        let kept = match config.sampling {
+            Sampling::WithReplacement => format!("--iters {iterations}"),
+            Sampling::ShuffledEpochs => format!("--epochs {}", iterations / per_epoch),
+        };
+        let given = match (args.iters, args.epochs) {
+            (Some(iters), _) => Some(format!("--iters {iters}")),
+            (None, Some(epochs)) => Some(format!("--epochs {epochs}")),
+            (None, None) => None,
+        };
+        if let Some(given) = given.filter(|given| *given != kept) {
+            found.push(format!("{given} (the run has {kept})"));
+        }
+        Ok(found)
+    }
+
+    /// `SGD lr 0.1, cosine schedule, weight decay 0.01`.
+    fn describe_optimizer(&self, optimizer_name: &str) -> String {
+        let schedule = match schedule_name(&self.config.schedule) {
+            "constant" => String::new(),
+            name => format!(", {name} schedule"),
+        };
+        let decay = self.config.weight_decay;
+        let decay = if decay > 0.0 { format!(", weight decay {decay}") } else { String::new() };
+        format!("{optimizer_name} lr {}{schedule}{decay}", self.lr)
+    }
+}
+
+fn schedule(arg: ScheduleArg, iterations: usize) -> Schedule {
+    match arg {
+        ScheduleArg::Constant => Schedule::Constant,
+        ScheduleArg::Cosine => Schedule::Cosine { total: iterations },
+        ScheduleArg::Step => Schedule::Step { every: iterations.div_ceil(3).max(1), gamma: 0.1 },
+    }
+}
+
+fn schedule_name(schedule: &Schedule) -> &'static str {
+    match schedule {
+        Schedule::Constant => "constant",
+        Schedule::Cosine { .. } => "cosine",
+        Schedule::Step { .. } => "step",
+    }
+}
+
+/// Trains (or resumes) and writes the run directory; returns its path.
 pub fn run(args: TrainArgs) -> Result<PathBuf> {
     let started = Instant::now();
-    let data = data::load(args.data.data_dir.as_deref())?;
-    let (image_shape, classes) = (data.train.image_shape, data.classes);
-    let architecture = args.arch.architecture(image_shape, classes)?.unwrap_or(Architecture::TwoLayer {
-        input_size: data.train.sample_size(),
-        hidden_size: 50,
-        output_size: classes,
-    });
-    let recipe = recipe(&architecture);
-    let optimizer_name = args.optimizer.map(OptimizerArg::name).unwrap_or(recipe.optimizer);
-    let lr = args.lr.unwrap_or(optimizer_name.default_learning_rate());
-    if !(lr > 0.0 && lr.is_finite()) {
-        bail!("--lr must be a positive number, got {lr}; the seed uses 0.1");
-    }
-    let mut config = TrainConfig {
-        batch_size: args.batch_size,
-        seed: args.seed,
-        weight_decay: args.weight_decay,
-        train_eval_size: recipe.train_eval_size,
-        ..TrainConfig::default()
-    };
-    match (args.iters, args.epochs.or(if args.iters.is_none() { recipe.epochs } else { None })) {
-        (_, Some(epochs)) => {
-            config.sampling = Sampling::ShuffledEpochs;
-            config.iterations = epochs * config.iter_per_epoch(data.train.len());
+    let (plan, data, out, resuming) = match &args.resume {
+        None => {
+            let data = data::load(args.data.data_dir.as_deref())?;
+            let plan = Plan::from_flags(&args, &data)?;
+            let out = args.out.clone().unwrap_or_else(|| new_run_dir(Path::new(RUNS_DIR)));
+            refuse_unfinished(&out)?;
+            (plan, data, out, None)
         }
-        (Some(iters), None) => config.iterations = iters,
-        (None, None) => {}
-    }
-    let schedule_arg = args.schedule.unwrap_or(recipe.schedule);
-    config.schedule = match schedule_arg {
-        ScheduleArg::Constant => Schedule::Constant,
-        ScheduleArg::Cosine => Schedule::Cosine { total: config.iterations },
-        ScheduleArg::Step => Schedule::Step { every: config.iterations.div_ceil(3).max(1), gamma: 0.1 },
+        Some(dir) => {
+            let checkpoint = dir.join(CHECKPOINT_FILE);
+            if !checkpoint.is_file() {
+                bail!(
+                    "{}: no {CHECKPOINT_FILE} to resume from; a run writes one after its first epoch, \
+                     and removes it when it completes",
+                    dir.display()
+                );
+            }
+            let info = read_checkpoint(&checkpoint)?;
+            let data_dir = args.data.data_dir.clone().unwrap_or_else(|| info.state.data.dir.clone());
+            let data = data::load(Some(&data_dir))?;
+            let plan = Plan::from_checkpoint(&info)?;
+            let contradictions = plan.contradictions(&args, &data)?;
+            if !contradictions.is_empty() {
+                bail!(
+                    "{}: a resumed run keeps its settings, and these flags say otherwise: {}; \
+                     drop them, or start a new run with --out",
+                    checkpoint.display(),
+                    contradictions.join(", ")
+                );
+            }
+            (plan, data, dir.clone(), Some((checkpoint, info.state.iteration)))
+        }
     };
-    config.validate(data.train.len())?;
-
-    let out = match args.out {
-        Some(dir) => dir,
-        None => new_run_dir(Path::new(RUNS_DIR)),
-    };
+    let Plan { architecture, optimizer: optimizer_name, lr, config } = &plan;
+    architecture.check()?;
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the run directory {}", out.display()))?;
-    config.checkpoint = Some(out.join("checkpoint.safetensors"));
+    let config = TrainConfig { checkpoint: Some(out.join(CHECKPOINT_FILE)), ..config.clone() };
 
-    let mut network = architecture.build::<f32, _>(args.init, &mut seeded_rng(args.seed));
-    let mut optimizer = optimizer_name.build::<f32>(lr);
-    let schedule = match schedule_arg {
-        ScheduleArg::Constant => String::new(),
-        ScheduleArg::Cosine => ", cosine schedule".into(),
-        ScheduleArg::Step => ", step schedule".into(),
-    };
-    let decay =
-        if args.weight_decay > 0.0 { format!(", weight decay {}", args.weight_decay) } else { String::new() };
+    let mut network = architecture.build::<f32, _>(args.init, &mut seeded_rng(config.seed));
+    let mut optimizer = optimizer_name.build::<f32>(*lr);
+    let described_optimizer = plan.describe_optimizer(optimizer.name());
     println!(
-        "{}, {} lr {lr}{schedule}{decay}, batch {}, {} iterations ({} per epoch), seed {}",
+        "{}, {described_optimizer}, batch {}, {} iterations ({} per epoch), seed {}",
         architecture.describe(),
-        optimizer.name(),
         config.batch_size,
         config.iterations,
         config.iter_per_epoch(data.train.len()),
         config.seed
     );
+    let (image_shape, classes) = (data.train.image_shape, data.classes);
     println!(
         "data: {} ({} training and {} test images of {}x{}, {} classes)",
         data.dir.display(),
@@ -232,12 +368,39 @@ pub fn run(args: TrainArgs) -> Result<PathBuf> {
         image_shape.1,
         classes
     );
+    if let Some((checkpoint, iteration)) = &resuming {
+        println!("resuming at iteration {iteration} from {}", checkpoint.display());
+    }
 
     let start = Instant::now();
-    let mut progress = TrainingProgress::new(config.iterations);
-    let history = train(network.as_mut(), optimizer.as_mut(), &data, &config, &mut progress);
+    let first = resuming.as_ref().map_or(0, |(_, iteration)| *iteration);
+    let mut progress = TrainingProgress::new(first, config.iterations);
+    let catching = interrupt::catch();
+    let history = match &resuming {
+        None => train(network.as_mut(), optimizer.as_mut(), &data, &config, &mut progress),
+        Some((checkpoint, _)) => {
+            resume(network.as_mut(), optimizer.as_mut(), &data, &config, checkpoint, &mut progress)
+        }
+    };
+    drop(catching);
     progress.finish();
-    let history = history?;
+    let history = match history {
+        Err(mitbadak::Error::Interrupted { iteration, total, checkpoint: Some(checkpoint) }) => {
+            let signal = interrupt::caught().unwrap_or_default();
+            return Err(Interrupted {
+                signal,
+                message: format!(
+                    "stopped by {} after iteration {iteration} of {total}; the run is saved in {}\n\
+                     resume it with: mitbadak train --resume {}",
+                    interrupt::name(signal),
+                    checkpoint.display(),
+                    out.display()
+                ),
+            }
+            .into());
+        }
+        history => history?,
+    };
     let seconds = start.elapsed().as_secs_f64();
 
     let last = history.evaluations.last().expect("training evaluates after its last step");
@@ -245,35 +408,69 @@ pub fn run(args: TrainArgs) -> Result<PathBuf> {
         ("test_accuracy".to_string(), last.test_acc.to_string()),
         ("train_accuracy".to_string(), last.train_acc.to_string()),
         ("iterations".to_string(), config.iterations.to_string()),
-        ("optimizer".to_string(), format!("{} lr {lr}{schedule}{decay}", optimizer.name())),
+        ("optimizer".to_string(), described_optimizer),
         ("batch_size".to_string(), config.batch_size.to_string()),
         ("seed".to_string(), config.seed.to_string()),
     ]);
     save_model(network.as_mut(), &out.join(MODEL_FILE), &metadata)?;
     write_atomic(&out.join("metrics.csv"), history.to_csv().as_bytes())?;
     save_plots(&history, &out)?;
+    // the run is complete: its checkpoint would only say it was not
+    if let Some(checkpoint) = &config.checkpoint {
+        match std::fs::remove_file(checkpoint) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                eprintln!("warning: could not remove {}: {e}", checkpoint.display())
+            }
+            _ => {}
+        }
+    }
     println!(
         "test accuracy {:.4} (train {:.4}) after {} iterations in {:.1} s",
         last.test_acc, last.train_acc, config.iterations, seconds
     );
     println!("wrote {MODEL_FILE}, metrics.csv, accuracy.png and loss.png to {}", out.display());
+    if resuming.is_none() {
+        report_goal(&args, architecture, last.test_acc, started.elapsed().as_secs_f64());
+    }
+    Ok(out)
+}
+
+/// For a run of a recipe with a goal, and none of its settings changed by flags: whether it
+/// reached the goal's test accuracy within its time, data loading included.
+fn report_goal(args: &TrainArgs, architecture: &Architecture, test_acc: f64, seconds: f64) {
     let recipe_as_is = args.optimizer.is_none()
         && args.lr.is_none()
         && args.schedule.is_none()
         && args.epochs.is_none()
         && args.iters.is_none()
-        && args.batch_size == TrainConfig::default().batch_size;
-    if let (Some((accuracy, limit)), true) = (recipe.goal, recipe_as_is) {
-        let seconds = started.elapsed().as_secs_f64();
-        let met = last.test_acc >= accuracy && seconds <= limit;
+        && args.batch_size.is_none();
+    if let (Some((accuracy, limit)), true) = (recipe(architecture).goal, recipe_as_is) {
+        let met = test_acc >= accuracy && seconds <= limit;
         println!(
             "goal of this recipe, test accuracy >= {:.2}% within {:.0} minutes: {} ({:.2}% in {:.1} minutes)",
             accuracy * 100.0,
             limit / 60.0,
             if met { "met" } else { "NOT met" },
-            last.test_acc * 100.0,
+            test_acc * 100.0,
             seconds / 60.0
         );
     }
-    Ok(out)
+}
+
+/// Refuses to start a new run over an unfinished one, which `--resume` would go on with.
+fn refuse_unfinished(out: &Path) -> Result<()> {
+    let checkpoint = out.join(CHECKPOINT_FILE);
+    if !checkpoint.is_file() {
+        return Ok(());
+    }
+    let at = match read_checkpoint(&checkpoint) {
+        Ok(info) => format!(" at iteration {} of {}", info.state.iteration, info.state.config.iterations),
+        Err(_) => String::new(),
+    };
+    bail!(
+        "{} holds an unfinished run ({CHECKPOINT_FILE}{at}): go on with `mitbadak train --resume {}`, \
+         or choose another --out (or delete the checkpoint to start over there)",
+        out.display(),
+        out.display()
+    )
 }

@@ -48,7 +48,7 @@ impl IdxArray {
 pub fn read_idx(path: &Path, expected_ndim: usize) -> Result<IdxArray> {
     let mut file = IdxReader::open(path, expected_ndim)?;
     // grown as the bytes arrive, never to the size a header merely claims
-    let mut data = Vec::with_capacity(file.remaining().min(1 << 24));
+    let mut data = Vec::with_capacity(file.remaining().min(1 << 16));
     let mut chunk = vec![0u8; 1 << 16];
     while file.remaining() > 0 {
         let n = file.remaining().min(chunk.len());

@@ -27,8 +27,9 @@ pub const FILES: [&str; 4] = [
 /// The environment variable that names the data directory when `--data-dir` is not given.
 pub const DATA_ENV: &str = "MITBADAK_DATA";
 
-/// Images processed per piece as a split is read: 1000 MNIST images are 784 KB.
-const READ_CHUNK_IMAGES: usize = 1000;
+/// Bytes read per piece as a split is read (1337 MNIST images), or one image if larger: the
+/// most a header's claim makes the reader allocate before the data bears it out.
+const READ_CHUNK_BYTES: usize = 1 << 20;
 
 /// The largest image a data set holds: pixel positions are kept in 16 bits.
 pub const MAX_IMAGE_PIXELS: usize = 1 << 16;
@@ -178,6 +179,15 @@ impl Dataset {
         part
     }
 
+    /// A 64-bit FNV-1a hash of the images and labels: two splits with the same fingerprint
+    /// hold the same data (a checkpoint keeps it, so that a run is resumed on its own data).
+    pub fn fingerprint(&self) -> u64 {
+        let bytes = self.start.iter().flat_map(|s| s.to_le_bytes());
+        let bytes = bytes.chain(self.position.iter().flat_map(|p| p.to_le_bytes()));
+        let bytes = bytes.chain(self.value.iter().chain(&self.labels).copied());
+        bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ byte as u64).wrapping_mul(0x100_0000_01b3))
+    }
+
     /// The labels of images `indices` as class indices.
     pub fn labels_of(&self, indices: &[usize]) -> Vec<usize> {
         indices.iter().map(|&i| self.labels[i] as usize).collect()
@@ -278,21 +288,28 @@ fn split(images: &Path, labels: &Path) -> Result<Dataset> {
             ),
         });
     }
-    if rows * cols > MAX_IMAGE_PIXELS {
+    if rows * cols > MAX_IMAGE_PIXELS || rows * cols == 0 {
         return Err(Error::Format {
             path: images.to_path_buf(),
             message: format!(
-                "images of {rows}x{cols} pixels: mitbadak holds images of up to {MAX_IMAGE_PIXELS} pixels"
+                "images of {rows}x{cols} pixels: mitbadak holds images of 1 to {MAX_IMAGE_PIXELS} pixels"
             ),
         });
     }
     let mut dataset = Dataset::new((rows, cols));
     // read and made sparse a piece at a time: the whole file is never in memory as bytes
-    let mut piece = vec![0u8; READ_CHUNK_IMAGES * rows * cols];
+    let image_bytes = rows * cols;
+    let mut piece = vec![0u8; (READ_CHUNK_BYTES / image_bytes).max(1) * image_bytes];
     while file.remaining() > 0 {
         let n = file.remaining().min(piece.len());
         file.read_exact(&mut piece[..n])?;
         dataset.push_images(&piece[..n]);
+        if dataset.position.len() > u32::MAX as usize {
+            return Err(Error::Format {
+                path: images.to_path_buf(),
+                message: "more than 2^32 nonzero pixels: mitbadak holds data sets of up to that many".into(),
+            });
+        }
     }
     file.finish()?;
     dataset.labels = label_array.data;

@@ -92,4 +92,8 @@ impl<T: Float> Layer<T> for Dropout {
         dout.zip_mut_with(&self.mask, |d, &kept| *d = if kept { *d * scale } else { T::zero() });
         dout
     }
+
+    fn rng_mut(&mut self) -> Option<&mut SeededRng> {
+        Some(&mut self.rng)
+    }
 }

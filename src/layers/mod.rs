@@ -31,9 +31,9 @@ pub use softmax_with_loss::SoftmaxWithLoss;
 
 use ndarray::{ArrayD, ArrayViewMutD};
 
-use crate::Float;
 use crate::matmul::SparseRows;
 use crate::targets::Targets;
+use crate::{Float, SeededRng};
 
 /// A layer of a network: forward, backward, and its parameters with their gradients.
 pub trait Layer<T: Float>: Send {
@@ -72,6 +72,12 @@ pub trait Layer<T: Float>: Send {
     /// the layers that have some add by overriding this.
     fn state(&mut self) -> Vec<(String, ArrayViewMutD<'_, T>)> {
         self.params().into_iter().map(|p| (p.name, p.value)).collect()
+    }
+
+    /// The layer's random generator, for the layers that draw (dropout's masks), so that a
+    /// checkpoint can keep its position and a resumed run draw what the whole run would.
+    fn rng_mut(&mut self) -> Option<&mut SeededRng> {
+        None
     }
 }
 

@@ -2,11 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::deep_conv_net::deep_conv_state_len;
 use super::{
     Activation, DeepConvNet, DeepConvNetConfig, DropoutConfig, Head, MultiLayerNet, MultiLayerNetConfig,
     Network, SimpleConvNet, SimpleConvNetConfig, TwoLayerNet, WeightInit,
 };
-use crate::Float;
+use crate::{Error, Float, Result};
+
+/// The most values a network's state may hold: 2^30 (4 GiB as `f32`), thousands of times the
+/// book's largest network, and refused before anything is allocated.
+pub const MAX_STATE_VALUES: usize = 1 << 30;
 
 /// A network's architecture, saved as JSON in a model file's metadata, e.g.
 /// `{"arch":"two-layer","input_size":784,"hidden_size":50,"output_size":10}`.
@@ -89,9 +94,134 @@ impl Architecture {
         }
     }
 
+    /// Checks that the network can be built, without building it: every size at least 1,
+    /// the filters and poolings fitting their inputs, a dropout ratio in [0, 1), and at most
+    /// [`MAX_STATE_VALUES`] values. Returns how many values its state holds (parameters, and
+    /// batch normalisation's statistics), so that a model file can be held to it.
+    ///
+    /// **Errors** name the field at fault and what it must be.
+    ///
+    /// ```
+    /// use mitbadak::nets::Architecture;
+    /// let net = Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 };
+    /// assert_eq!(net.check().unwrap(), 784 * 50 + 50 + 50 * 10 + 10);
+    /// let empty = Architecture::TwoLayer { input_size: 784, hidden_size: 0, output_size: 10 };
+    /// assert!(empty.check().unwrap_err().to_string().contains("hidden_size is 0"));
+    /// ```
+    pub fn check(&self) -> Result<usize> {
+        let invalid = |message: String| Error::invalid("architecture", message);
+        let values = match self {
+            Architecture::TwoLayer { input_size, hidden_size, output_size } => {
+                at_least_one(&[
+                    ("input_size", *input_size),
+                    ("hidden_size", *hidden_size),
+                    ("output_size", *output_size),
+                ])?;
+                affine_len(*input_size, *hidden_size)
+                    .zip(affine_len(*hidden_size, *output_size))
+                    .and_then(|(a, b)| a.checked_add(b))
+            }
+            Architecture::Mlp { input_size, hidden_size_list, output_size, batch_norm, dropout, .. } => {
+                at_least_one(&[("input_size", *input_size), ("output_size", *output_size)])?;
+                if let Some(k) = hidden_size_list.iter().position(|&h| h == 0) {
+                    return Err(invalid(format!(
+                        "hidden layer {} has 0 units: every layer needs at least one",
+                        k + 1
+                    )));
+                }
+                check_dropout(dropout)?;
+                let widths: Vec<usize> = std::iter::once(*input_size)
+                    .chain(hidden_size_list.iter().copied())
+                    .chain([*output_size])
+                    .collect();
+                let statistics = if *batch_norm { 4 } else { 0 };
+                widths.windows(2).enumerate().try_fold(0usize, |sum, (k, pair)| {
+                    let normalised = if k + 2 < widths.len() { statistics * pair[1] } else { 0 };
+                    sum.checked_add(affine_len(pair[0], pair[1])?)?.checked_add(normalised)
+                })
+            }
+            Architecture::SimpleConvnet {
+                input_dim,
+                filter_num,
+                filter_size,
+                pad,
+                stride,
+                hidden_size,
+                output_size,
+            } => {
+                let [c, h, w] = *input_dim;
+                at_least_one(&[
+                    ("input_dim channels", c),
+                    ("input_dim height", h),
+                    ("input_dim width", w),
+                    ("filter_num", *filter_num),
+                    ("filter_size", *filter_size),
+                    ("stride", *stride),
+                    ("hidden_size", *hidden_size),
+                    ("output_size", *output_size),
+                ])?;
+                let conv = conv_output(h, *filter_size, *stride, *pad).zip(conv_output(
+                    w,
+                    *filter_size,
+                    *stride,
+                    *pad,
+                ));
+                let Some((oh, ow)) = conv.filter(|&(oh, ow)| oh >= 2 && ow >= 2) else {
+                    return Err(invalid(format!(
+                        "a {filter_size}x{filter_size} filter with pad {pad} and stride {stride} on a {h}x{w} input leaves less than the 2x2 its pooling needs"
+                    )));
+                };
+                let filters = filter_num
+                    .checked_mul(c)
+                    .and_then(|n| n.checked_mul(filter_size.checked_mul(*filter_size)?))
+                    .and_then(|n| n.checked_add(*filter_num));
+                let pooled = filter_num.checked_mul(oh / 2).and_then(|n| n.checked_mul(ow / 2));
+                [
+                    filters,
+                    pooled.and_then(|p| affine_len(p, *hidden_size)),
+                    affine_len(*hidden_size, *output_size),
+                ]
+                .into_iter()
+                .try_fold(0usize, |sum, part| sum.checked_add(part?))
+            }
+            Architecture::DeepConvnet { input_dim, hidden_size, output_size, dropout, batch_norm } => {
+                let [c, h, w] = *input_dim;
+                at_least_one(&[
+                    ("input_dim channels", c),
+                    ("input_dim height", h),
+                    ("input_dim width", w),
+                    ("hidden_size", *hidden_size),
+                    ("output_size", *output_size),
+                ])?;
+                check_dropout(dropout)?;
+                if conv_output(h.min(w), 2, 2, 0)
+                    .and_then(|s| conv_output(s + 2, 2, 2, 0))
+                    .and_then(|s| conv_output(s, 2, 2, 0))
+                    .is_none()
+                {
+                    return Err(invalid(format!(
+                        "a {h}x{w} input is too small for DeepConvNet's three 2x2 poolings: it needs at least 4x4"
+                    )));
+                }
+                deep_conv_state_len(*input_dim, *hidden_size, *output_size, *batch_norm)
+            }
+        };
+        match values {
+            Some(n) if n <= MAX_STATE_VALUES => Ok(n),
+            _ => Err(invalid(format!(
+                "{} holds {} values; mitbadak builds networks of at most 2^30 values (4 GiB as f32)",
+                self.describe(),
+                values.map_or("more than 2^64".to_string(), |n| n.to_string())
+            ))),
+        }
+    }
+
     /// Builds the network with fresh weights drawn from `rng` by `init`, or by the network's
     /// own default: std 0.01 for `TwoLayerNet` and `SimpleConvNet`, He or Xavier by
     /// activation for `MultiLayerNet`, He for `DeepConvNet`, as the book.
+    ///
+    /// **Panics** (or runs out of memory) if [`Architecture::check`] fails: check what comes
+    /// from a user or a file first.
     pub fn build<T: Float, R: rand::Rng + ?Sized>(
         &self,
         init: Option<WeightInit>,
@@ -282,5 +412,37 @@ impl Architecture {
                 input_dim.to_vec()
             }
         }
+    }
+}
+
+/// The values of an affine layer from `a` to `b` units: `W (a, b)` and `b (b,)`.
+pub(super) fn affine_len(a: usize, b: usize) -> Option<usize> {
+    a.checked_mul(b)?.checked_add(b)
+}
+
+/// [`crate::layers::im2col::output_size`], or `None` where the filter does not fit, the
+/// stride is 0 or the sizes overflow.
+pub(super) fn conv_output(size: usize, filter: usize, stride: usize, pad: usize) -> Option<usize> {
+    let padded = size.checked_add(pad.checked_mul(2)?)?;
+    Some(padded.checked_sub(filter)?.checked_div(stride)? + 1)
+}
+
+fn at_least_one(sizes: &[(&str, usize)]) -> Result<()> {
+    match sizes.iter().find(|(_, size)| *size == 0) {
+        Some((name, _)) => Err(Error::invalid(
+            "architecture",
+            format!("{name} is 0: every size of a network must be at least 1"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_dropout(dropout: &Option<DropoutConfig>) -> Result<()> {
+    match dropout {
+        Some(d) if !(0.0..1.0).contains(&d.ratio) => Err(Error::invalid(
+            "architecture",
+            format!("the dropout ratio {} is not in [0, 1); the book uses 0.15 and 0.5", d.ratio),
+        )),
+        _ => Ok(()),
     }
 }

@@ -12,6 +12,7 @@
 
 use ndarray::Array1;
 
+use super::architecture::{affine_len, conv_output};
 use super::{Architecture, DropoutConfig, Network, WeightInit, gaussian, gaussian_array};
 use crate::Float;
 use crate::layers::im2col::output_size;
@@ -26,6 +27,29 @@ const CONVOLUTIONS: [(usize, usize); 6] = [(16, 1), (16, 1), (32, 1), (32, 2), (
 
 /// The filters' side.
 const FILTER: usize = 3;
+
+/// The values in a DeepConvNet's state (parameters, and batch normalisation's statistics),
+/// or `None` when the input is too small for its poolings or the count overflows.
+pub(super) fn deep_conv_state_len(
+    [mut channels, mut h, mut w]: [usize; 3],
+    hidden_size: usize,
+    output_size: usize,
+    batch_norm: bool,
+) -> Option<usize> {
+    let mut values = 0usize;
+    for (i, &(filters, pad)) in CONVOLUTIONS.iter().enumerate() {
+        let weights = filters.checked_mul(channels)?.checked_mul(FILTER * FILTER)?;
+        let statistics = if batch_norm { 4 * filters } else { 0 };
+        values = values.checked_add(weights)?.checked_add(filters + statistics)?;
+        (h, w) = (conv_output(h, FILTER, 1, pad)?, conv_output(w, FILTER, 1, pad)?);
+        channels = filters;
+        if i % 2 == 1 {
+            (h, w) = (conv_output(h, 2, 2, 0)?, conv_output(w, 2, 2, 0)?);
+        }
+    }
+    let flat = channels.checked_mul(h)?.checked_mul(w)?;
+    values.checked_add(affine_len(flat, hidden_size)?)?.checked_add(affine_len(hidden_size, output_size)?)
+}
 
 /// The shape of a [`DeepConvNet`]. `Default` is the book's: input `(1, 28, 28)`, a hidden
 /// layer of 50, 10 classes, dropout 0.5 (inverted; the book's variant is selectable), He
@@ -70,7 +94,7 @@ pub struct DeepConvNet<T: Float> {
 impl<T: Float> DeepConvNet<T> {
     /// A network with weights drawn by `config.weight_init` from `rng`, and zero biases.
     ///
-    /// **Panics** if the input is too small for three poolings.
+    /// **Panics** if the input is too small for three poolings ([`Architecture::check`] says).
     pub fn new<R: rand::Rng + ?Sized>(config: &DeepConvNetConfig, rng: &mut R) -> Self {
         let [mut channels, mut h, mut w] = config.input_dim;
         let mut layers: Vec<Box<dyn Layer<T>>> = Vec::new();

@@ -24,7 +24,7 @@ use crate::error::{Result, shape_str};
 use crate::gradient::numerical_gradient_by;
 use crate::layers::{DropoutMode, Input, Layer, LossLayer, Param};
 use crate::targets::{AsTargets, argmax_rows};
-use crate::{Error, Float};
+use crate::{Error, Float, SeededRng};
 
 /// A parameter's name and an array of the same shape: a gradient, as the book's `grads` dict.
 pub type NamedArrays<T> = Vec<(String, ArrayD<T>)>;
@@ -206,6 +206,13 @@ pub trait Network<T: Float>: Send {
             state.extend(layer.state().into_iter().map(|(name, value)| (format!("{name}{k}"), value)));
         }
         state
+    }
+
+    /// The random generators of the layers that draw (dropout), in layer order: with
+    /// [`Network::state`], all a checkpoint needs to make the network go on as it would have.
+    fn rngs_mut(&mut self) -> Vec<&mut SeededRng> {
+        let (layers, _) = self.layers();
+        layers.iter_mut().filter_map(|layer| layer.rng_mut()).collect()
     }
 
     /// A copy of [`Network::state`]: what an evaluation on another thread, or a checkpoint, needs.

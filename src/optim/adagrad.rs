@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayD, Zip};
 
-use super::{Optimizer, slots};
+use super::{Optimizer, OptimizerState, slots};
 use crate::Float;
 use crate::layers::Param;
 
@@ -44,5 +44,9 @@ impl<T: Float> Optimizer<T> for AdaGrad<T> {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.lr = lr;
+    }
+
+    fn state_mut(&mut self) -> OptimizerState<'_, T> {
+        OptimizerState { slots: vec![("h", &mut self.h)], updates: None }
     }
 }

@@ -9,7 +9,7 @@
 
 use ndarray::{ArrayD, Zip};
 
-use super::{Optimizer, slots};
+use super::{Optimizer, OptimizerState, slots};
 use crate::Float;
 use crate::layers::Param;
 
@@ -81,5 +81,9 @@ impl<T: Float> Optimizer<T> for AdamW<T> {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.lr = lr;
+    }
+
+    fn state_mut(&mut self) -> OptimizerState<'_, T> {
+        OptimizerState { slots: vec![("m", &mut self.m), ("v", &mut self.v)], updates: Some(&mut self.iter) }
     }
 }

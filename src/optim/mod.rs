@@ -40,6 +40,29 @@ pub trait Optimizer<T: Float>: Send {
 
     /// Changes the learning rate (for a schedule).
     fn set_learning_rate(&mut self, lr: f64);
+
+    /// What the optimizer carries from one update to the next, for a checkpoint: its arrays
+    /// by name (the book's `v`, `h`, `m`), each one array per parameter in
+    /// [`crate::nets::Network::params`] order (empty before the first update), and the count
+    /// of updates where the rule uses one. SGD keeps nothing.
+    fn state_mut(&mut self) -> OptimizerState<'_, T> {
+        OptimizerState::default()
+    }
+}
+
+/// Mutable access to an optimizer's state between updates (see [`Optimizer::state_mut`]):
+/// reading it saves a checkpoint, writing it resumes one.
+pub struct OptimizerState<'a, T> {
+    /// Each kind of per-parameter array by its name in the book (`"v"`, `"h"`, `"m"`).
+    pub slots: Vec<(&'static str, &'a mut Vec<ArrayD<T>>)>,
+    /// Updates made so far, for rules that correct by it (Adam's `iter`).
+    pub updates: Option<&'a mut u64>,
+}
+
+impl<T> Default for OptimizerState<'_, T> {
+    fn default() -> Self {
+        OptimizerState { slots: Vec::new(), updates: None }
+    }
 }
 
 /// The optimizers by name, as the command line takes them.
@@ -73,6 +96,22 @@ impl OptimizerName {
             OptimizerName::Adam | OptimizerName::AdamW => 0.001,
         }
     }
+
+    /// The optimizer whose [`Optimizer::name`] is `name` (`"SGD"`, `"Adam"` ...), if any.
+    pub fn from_name(name: &str) -> Option<OptimizerName> {
+        Self::ALL.into_iter().find(|n| n.build::<f32>(n.default_learning_rate()).name() == name)
+    }
+
+    /// Every optimizer, in the book's order.
+    pub const ALL: [OptimizerName; 7] = [
+        OptimizerName::Sgd,
+        OptimizerName::Momentum,
+        OptimizerName::Nesterov,
+        OptimizerName::AdaGrad,
+        OptimizerName::RmsProp,
+        OptimizerName::Adam,
+        OptimizerName::AdamW,
+    ];
 
     /// This optimizer with learning rate `lr` and the book's other hyperparameters.
     pub fn build<T: Float>(self, lr: f64) -> Box<dyn Optimizer<T>> {

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, Zip};
 
-use super::{Optimizer, slots};
+use super::{Optimizer, OptimizerState, slots};
 use crate::Float;
 use crate::layers::Param;
 
@@ -45,5 +45,9 @@ impl<T: Float> Optimizer<T> for Momentum<T> {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.lr = lr;
+    }
+
+    fn state_mut(&mut self) -> OptimizerState<'_, T> {
+        OptimizerState { slots: vec![("v", &mut self.v)], updates: None }
     }
 }

@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayD, Zip};
 
-use super::{Optimizer, slots};
+use super::{Optimizer, OptimizerState, slots};
 use crate::Float;
 use crate::layers::Param;
 
@@ -46,5 +46,9 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.lr = lr;
+    }
+
+    fn state_mut(&mut self) -> OptimizerState<'_, T> {
+        OptimizerState { slots: vec![("h", &mut self.h)], updates: None }
     }
 }

@@ -1,7 +1,10 @@
 //! Learning-rate schedules: how the rate changes over a run.
 
+use serde::{Deserialize, Serialize};
+
 /// A learning-rate schedule, as a factor on the base rate at each iteration.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Schedule {
     /// The same rate throughout.
     Constant,

@@ -31,8 +31,7 @@ use crate::error::Result;
 /// The largest request body read: 1 MiB. A larger one is refused with 413, unread.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// The largest picture side decoded, in pixels.
-pub const MAX_PICTURE_SIDE: u32 = 4096;
+pub use crate::preprocess::MAX_PICTURE_SIDE;
 
 /// A server bound to its address, ready to [`Server::run`].
 pub struct Server {

@@ -169,6 +169,6 @@ mod tests {
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
         let e = parse(Some("image/png"), &png).unwrap_err();
-        assert!(e.message.contains("send one of at most 4096x4096 pixels"), "{}", e.message);
+        assert!(e.message.contains("use one of at most 4096x4096 pixels"), "{}", e.message);
     }
 }
