@@ -102,7 +102,8 @@ impl<T: Float> Convolution<T> {
                 ArrayView2::from_shape((fn_, p), &dout_values[n * fn_ * p..][..fn_ * p]).expect("FN·P");
             windows.im2col_image(&x[n * image..][..image], &mut g.col);
             let col = ArrayView2::from_shape((k, p), &g.col[..]).expect("K·P");
-            gemm_into(dout, col.t(), ArrayViewMut2::from_shape((fn_, k), &mut g.dw[..]).expect("FN·K"), true);
+            // dWᵀ += col · dout[n]ᵀ: (K, FN), the columns as they lie
+            gemm_into(col, dout.t(), ArrayViewMut2::from_shape((k, fn_), &mut g.dw[..]).expect("K·FN"), true);
             g.db.iter_mut().zip(dout.rows()).for_each(|(db, row)| *db += row.sum());
             if let Some(dx) = dx {
                 let dcol = ArrayViewMut2::from_shape((k, p), &mut g.col[..]).expect("K·P");
@@ -126,7 +127,13 @@ impl<T: Float> Convolution<T> {
             let images = (0..self.x.dim().0).into_par_iter().with_min_len(images_per_core(self.x.dim().0));
             (images.map(|n| (n, None)).fold(new, step).reduce(new, add), None)
         };
-        self.dw = Array4::from_shape_vec(self.w.raw_dim(), gradients.dw).expect("FN·C·FH·FW");
+        let dw_t = ndarray::Array2::from_shape_vec((k, fn_), gradients.dw).expect("K·FN");
+        self.dw = dw_t
+            .t()
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order(self.w.raw_dim())
+            .expect("FN·C·FH·FW");
         self.db = Array1::from(gradients.db);
         dx
     }

@@ -148,9 +148,11 @@ impl Windows {
             } else {
                 clear_outside(&mut row[lines.start * ow..lines.end * ow], ow, &taken);
                 for (i, line) in row[lines.start * ow..lines.end * ow].chunks_exact_mut(ow).enumerate() {
-                    let at = x_at + i * self.stride * self.input.2;
-                    for (j, v) in line[taken.clone()].iter_mut().enumerate() {
-                        *v = x[at + j * self.stride];
+                    let (at, inside) = (x_at + i * self.stride * self.input.2, &mut line[taken.clone()]);
+                    if self.stride == 1 {
+                        inside.copy_from_slice(&x[at..at + inside.len()]);
+                    } else {
+                        inside.iter_mut().enumerate().for_each(|(j, v)| *v = x[at + j * self.stride]);
                     }
                 }
             }
@@ -175,9 +177,11 @@ impl Windows {
                 x[x_at..x_at + to - from].iter_mut().zip(&row[from..to]).for_each(|(x, &v)| *x += v);
             } else {
                 for (i, line) in row[lines.start * ow..lines.end * ow].chunks_exact(ow).enumerate() {
-                    let at = x_at + i * self.stride * self.input.2;
-                    for (j, &v) in line[taken.clone()].iter().enumerate() {
-                        x[at + j * self.stride] += v;
+                    let (at, inside) = (x_at + i * self.stride * self.input.2, &line[taken.clone()]);
+                    if self.stride == 1 {
+                        x[at..at + inside.len()].iter_mut().zip(inside).for_each(|(x, &v)| *x += v);
+                    } else {
+                        inside.iter().enumerate().for_each(|(j, &v)| x[at + j * self.stride] += v);
                     }
                 }
             }
