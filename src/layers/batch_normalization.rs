@@ -12,7 +12,7 @@
 //! batch and every position (as PyTorch's `BatchNorm2d`; the book's code flattens them into
 //! `C·H·W` features instead).
 
-use ndarray::{Array1, Array2, ArrayD, Axis, Ix2, IxDyn};
+use ndarray::{Array1, Array2, ArrayD, Axis, IxDyn};
 
 use super::{Layer, Param};
 use crate::Float;
@@ -139,7 +139,7 @@ impl<T: Float> Layer<T> for BatchNormalization<T> {
     }
 
     fn backward(&mut self, dout: ArrayD<T>) -> ArrayD<T> {
-        let dout = to_rows(dout).into_dimensionality::<Ix2>().expect("rows");
+        let dout = to_rows(dout);
         assert_eq!(
             dout.dim(),
             self.xn.dim(),

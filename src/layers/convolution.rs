@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! forward:  col = im2col(x[n]): (C·FH·FW, OH·OW);  out[n] = W · col + b: (FN, OH·OW)
-//! backward: dW = Σn dout[n] · colᵀ;  db = Σn Σ dout[n];  dx[n] = col2im(Wᵀ · dout[n])
+//! backward: dWᵀ = Σn col · dout[n]ᵀ;  db = Σn Σ dout[n];  dx[n] = col2im(Wᵀ · dout[n])
 //! ```
 //!
 //! `W` has the book's and PyTorch's layout, seen as `(FN, C·FH·FW)`. The book lays the
@@ -16,7 +16,7 @@ use ndarray::{Array1, Array4, ArrayD, ArrayView2, ArrayViewMut2, Ix4};
 use rayon::prelude::*;
 
 use super::im2col::Windows;
-use super::{Layer, Param};
+use super::{Layer, Param, per_core};
 use crate::Float;
 use crate::matmul::gemm_into;
 
@@ -85,7 +85,7 @@ impl<T: Float> Convolution<T> {
         let (fn_, k, p) = (self.w.dim().0, windows.taps(), windows.positions());
         assert_eq!(
             dout.dim(),
-            (self.x.dim().0, fn_, windows.output.0, windows.output.1),
+            (self.x.dim().0, fn_, windows.output().0, windows.output().1),
             "Convolution::backward: dout"
         );
         let (x, dout_values, w_rows) =
@@ -96,13 +96,13 @@ impl<T: Float> Convolution<T> {
             db: vec![T::zero(); fn_],
             col: vec![T::zero(); k * p],
         };
-        // one image: dW += dout[n] · colᵀ, db += Σ dout[n], and dx[n] = col2im(Wᵀ · dout[n])
+        // one image: dWᵀ += col · dout[n]ᵀ, db += Σ dout[n], and dx[n] = col2im(Wᵀ · dout[n])
         let step = |mut g: Gradients<T>, (n, dx): (usize, Option<&mut [T]>)| {
             let dout =
                 ArrayView2::from_shape((fn_, p), &dout_values[n * fn_ * p..][..fn_ * p]).expect("FN·P");
             windows.im2col_image(&x[n * image..][..image], &mut g.col);
             let col = ArrayView2::from_shape((k, p), &g.col[..]).expect("K·P");
-            // dWᵀ += col · dout[n]ᵀ: (K, FN), the columns as they lie
+            // (K, FN): the columns multiplied as they lie, with no copy of them packed for gemm
             gemm_into(col, dout.t(), ArrayViewMut2::from_shape((k, fn_), &mut g.dw[..]).expect("K·FN"), true);
             g.db.iter_mut().zip(dout.rows()).for_each(|(db, row)| *db += row.sum());
             if let Some(dx) = dx {
@@ -120,11 +120,11 @@ impl<T: Float> Convolution<T> {
         let (gradients, dx) = if want_dx {
             let mut dx = Array4::zeros(self.x.raw_dim());
             let slices = dx.as_slice_mut().expect("new").par_chunks_mut(image.max(1));
-            let slices = slices.with_min_len(images_per_core(self.x.dim().0));
+            let slices = slices.with_min_len(per_core(self.x.dim().0));
             let g = slices.enumerate().map(|(n, dx)| (n, Some(dx))).fold(new, step).reduce(new, add);
             (g, Some(dx))
         } else {
-            let images = (0..self.x.dim().0).into_par_iter().with_min_len(images_per_core(self.x.dim().0));
+            let images = (0..self.x.dim().0).into_par_iter().with_min_len(per_core(self.x.dim().0));
             (images.map(|n| (n, None)).fold(new, step).reduce(new, add), None)
         };
         let dw_t = ndarray::Array2::from_shape_vec((k, fn_), gradients.dw).expect("K·FN");
@@ -137,12 +137,6 @@ impl<T: Float> Convolution<T> {
         self.db = Array1::from(gradients.db);
         dx
     }
-}
-
-/// The images of a batch of `n` each core takes in one piece: one piece a core, so that each
-/// sets up its scratch columns (and its share of the gradients) once a pass.
-fn images_per_core(n: usize) -> usize {
-    n.div_ceil(rayon::current_num_threads()).max(1)
 }
 
 impl<T: Float> Layer<T> for Convolution<T> {
@@ -160,13 +154,13 @@ impl<T: Float> Layer<T> for Convolution<T> {
         assert_eq!(c, wc, "Convolution::forward: input has {c} channels, the filters {wc}");
         self.x = if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() };
         let windows = self.windows();
-        let (k, p, (oh, ow)) = (windows.taps(), windows.positions(), windows.output);
+        let (k, p, (oh, ow)) = (windows.taps(), windows.positions(), windows.output());
         let mut out = Array4::zeros((n, fn_, oh, ow));
         let (x, w_rows, b) = (self.x.as_slice().expect("row-major"), self.w_rows(), &self.b);
         let image = x.len() / n.max(1);
         let images =
             out.as_slice_mut().expect("new").par_chunks_mut((fn_ * p).max(1)).zip(x.par_chunks(image.max(1)));
-        images.with_min_len(images_per_core(n)).for_each_init(
+        images.with_min_len(per_core(n)).for_each_init(
             || vec![T::zero(); k * p],
             |col, (out, x)| {
                 // out[n] = b + W · col: each row starts as its filter's bias

@@ -19,28 +19,19 @@ pub fn output_size(size: usize, filter: usize, stride: usize, pad: usize) -> usi
     (size + 2 * pad - filter) / stride + 1
 }
 
+/// The input index along one axis of `size` read by output position `o` at filter offset `d`:
+/// `o·stride + d - pad`, or `None` where that falls on the padding.
+pub(crate) fn tap_input(o: usize, d: usize, stride: usize, pad: usize, size: usize) -> Option<usize> {
+    (o * stride + d).checked_sub(pad).filter(|&i| i < size)
+}
+
 /// The windows of `x: (N, C, H, W)` as rows `(N·OH·OW, C·FH·FW)`; padding reads as 0.
-pub fn im2col<T: Float>(x: ArrayView4<T>, (fh, fw): (usize, usize), stride: usize, pad: usize) -> Array2<T> {
+pub fn im2col<T: Float>(x: ArrayView4<T>, filter: (usize, usize), stride: usize, pad: usize) -> Array2<T> {
     let (n, c, h, w) = x.dim();
+    let (fh, fw) = filter;
     let (oh, ow) = (output_size(h, fh, stride, pad), output_size(w, fw, stride, pad));
     let mut col = Array2::zeros((n * oh * ow, c * fh * fw));
-    for (row, mut out) in col.rows_mut().into_iter().enumerate() {
-        let (i, y, xx) = (row / (oh * ow), row / ow % oh, row % ow);
-        for ch in 0..c {
-            for dy in 0..fh {
-                for dx in 0..fw {
-                    // the input position under this filter tap, in padded coordinates
-                    let (py, px) = (
-                        (y * stride + dy) as isize - pad as isize,
-                        (xx * stride + dx) as isize - pad as isize,
-                    );
-                    if py >= 0 && px >= 0 && (py as usize) < h && (px as usize) < w {
-                        out[(ch * fh + dy) * fw + dx] = x[[i, ch, py as usize, px as usize]];
-                    }
-                }
-            }
-        }
-    }
+    for_each_cell(x.dim(), filter, stride, pad, |row, tap, cell| col[[row, tap]] = x[cell]);
     col
 }
 
@@ -50,31 +41,43 @@ pub fn im2col<T: Float>(x: ArrayView4<T>, (fh, fw): (usize, usize), stride: usiz
 pub fn col2im<T: Float>(
     col: &Array2<T>,
     shape: (usize, usize, usize, usize),
-    (fh, fw): (usize, usize),
+    filter: (usize, usize),
     stride: usize,
     pad: usize,
 ) -> Array4<T> {
     let (n, c, h, w) = shape;
+    let (fh, fw) = filter;
     let (oh, ow) = (output_size(h, fh, stride, pad), output_size(w, fw, stride, pad));
     assert_eq!(col.dim(), (n * oh * ow, c * fh * fw), "col2im: col does not match input {shape:?}");
     let mut x = Array4::zeros(shape);
-    for (row, values) in col.rows().into_iter().enumerate() {
-        let (i, y, xx) = (row / (oh * ow), row / ow % oh, row % ow);
+    for_each_cell(shape, filter, stride, pad, |row, tap, cell| x[cell] += col[[row, tap]]);
+    x
+}
+
+/// Calls `f(row, tap, [i, ch, y, x])` for every cell of every window of an `(N, C, H, W)`
+/// input that lies inside the image: `row` is the window's row in the book's `col`
+/// (`i·OH·OW + oy·OW + ox`), `tap` the filter position's column (`(ch·FH + dy)·FW + dx`).
+fn for_each_cell(
+    (n, c, h, w): (usize, usize, usize, usize),
+    (fh, fw): (usize, usize),
+    stride: usize,
+    pad: usize,
+    mut f: impl FnMut(usize, usize, [usize; 4]),
+) {
+    let (oh, ow) = (output_size(h, fh, stride, pad), output_size(w, fw, stride, pad));
+    for row in 0..n * oh * ow {
+        let (i, oy, ox) = (row / (oh * ow), row / ow % oh, row % ow);
         for ch in 0..c {
             for dy in 0..fh {
                 for dx in 0..fw {
-                    let (py, px) = (
-                        (y * stride + dy) as isize - pad as isize,
-                        (xx * stride + dx) as isize - pad as isize,
-                    );
-                    if py >= 0 && px >= 0 && (py as usize) < h && (px as usize) < w {
-                        x[[i, ch, py as usize, px as usize]] += values[(ch * fh + dy) * fw + dx];
+                    let y = tap_input(oy, dy, stride, pad, h);
+                    if let (Some(y), Some(x)) = (y, tap_input(ox, dx, stride, pad, w)) {
+                        f(row, (ch * fh + dy) * fw + dx, [i, ch, y, x]);
                     }
                 }
             }
         }
     }
-    x
 }
 
 /// The windows of one image laid out as columns, the layout [`Convolution`] multiplies:
@@ -84,22 +87,22 @@ pub fn col2im<T: Float>(
 /// whole batch), and the plain reference these are tested against.
 ///
 /// Fast because a row of `col` is the input shifted by one tap: for stride 1 each output line
-/// is one `copy_from_slice` of an input line, and one image's columns stay in the cache
-/// between the layout and the product.
+/// is one copy of an input line (all of a tap's lines one copy, for a "same" convolution), and
+/// one image's columns stay in the cache between the layout and the product.
 ///
 /// [`Convolution`]: super::Convolution
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Windows {
     /// Channels, height and width of the input image.
-    pub input: (usize, usize, usize),
+    input: (usize, usize, usize),
     /// The filter's height and width.
-    pub filter: (usize, usize),
+    filter: (usize, usize),
     /// The step between windows.
-    pub stride: usize,
+    stride: usize,
     /// Zeros around the input.
-    pub pad: usize,
-    /// The output's height and width.
-    pub output: (usize, usize),
+    pad: usize,
+    /// The output's height and width, from the four above.
+    output: (usize, usize),
 }
 
 impl Windows {
@@ -114,6 +117,11 @@ impl Windows {
     ) -> Self {
         let output = (output_size(h, fh, stride, pad), output_size(w, fw, stride, pad));
         Windows { input: (c, h, w), filter: (fh, fw), stride, pad, output }
+    }
+
+    /// The output's height and width: `(OH, OW)`.
+    pub fn output(&self) -> (usize, usize) {
+        self.output
     }
 
     /// Rows of `col`: `C·FH·FW`.

@@ -136,6 +136,13 @@ impl<T> From<ArrayD<T>> for Input<T> {
     }
 }
 
+/// How many of a batch's `items` (images, planes) a core takes in one piece when a layer
+/// shares them out with rayon: one piece a core, so that each sets up its scratch (and its
+/// share of a gradient) once a pass, and the pieces, and so the sums, are the same every run.
+pub(crate) fn per_core(items: usize) -> usize {
+    items.div_ceil(rayon::current_num_threads()).max(1)
+}
+
 /// One parameter of a layer and its gradient.
 pub struct Param<'a, T> {
     /// The name: the layer's own (`"W"`), or numbered by the network (`"W1"`).

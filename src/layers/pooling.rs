@@ -10,8 +10,8 @@ use ndarray::{Array4, ArrayD, Ix4};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::Layer;
-use super::im2col::output_size;
+use super::im2col::{output_size, tap_input};
+use super::{Layer, per_core};
 use crate::Float;
 
 /// How a window is reduced.
@@ -42,6 +42,8 @@ pub struct Pooling {
     /// For max pooling: where each output's maximum was, as an index into its plane of the
     /// input ([`PADDING`] when it was a padding zero).
     arg_max: Vec<usize>,
+    /// The last input's windows (see [`Pooling::windows`]), for backward.
+    windows: Vec<usize>,
 }
 
 impl Pooling {
@@ -53,7 +55,16 @@ impl Pooling {
             pool_h > 0 && pool_w > 0 && stride > 0,
             "Pooling::new: window {pool_h}x{pool_w} and stride {stride} must be at least 1"
         );
-        Pooling { pool_h, pool_w, stride, pad, kind, x_shape: (0, 0, 0, 0), arg_max: Vec::new() }
+        Pooling {
+            pool_h,
+            pool_w,
+            stride,
+            pad,
+            kind,
+            x_shape: (0, 0, 0, 0),
+            arg_max: Vec::new(),
+            windows: Vec::new(),
+        }
     }
 
     /// The book's pooling: 2x2 max windows with stride 2.
@@ -63,7 +74,7 @@ impl Pooling {
 
     /// The windows of an `h x w` plane: for each output cell in turn, the flat indices in
     /// the plane of its `PH·PW` cells, `PADDING` for a cell outside the image. Built once a
-    /// pass and shared by every plane of the batch.
+    /// forward pass, shared by every plane of the batch and kept for backward.
     fn windows(&self, (h, w): (usize, usize)) -> Vec<usize> {
         let (oh, ow) = (
             output_size(h, self.pool_h, self.stride, self.pad),
@@ -74,12 +85,12 @@ impl Pooling {
             for ox in 0..ow {
                 for dy in 0..self.pool_h {
                     for dx in 0..self.pool_w {
-                        let (y, x) = (
-                            (oy * self.stride + dy) as isize - self.pad as isize,
-                            (ox * self.stride + dx) as isize - self.pad as isize,
-                        );
-                        let inside = y >= 0 && x >= 0 && (y as usize) < h && (x as usize) < w;
-                        cells.push(if inside { y as usize * w + x as usize } else { PADDING });
+                        let y = tap_input(oy, dy, self.stride, self.pad, h);
+                        let cell = match (y, tap_input(ox, dx, self.stride, self.pad, w)) {
+                            (Some(y), Some(x)) => y * w + x,
+                            _ => PADDING,
+                        };
+                        cells.push(cell);
                     }
                 }
             }
@@ -92,8 +103,8 @@ impl Pooling {
 const PADDING: usize = usize::MAX;
 
 /// Max pooling of one plane `x: (H, W)` into `out: (OH, OW)`, given its `windows` (`padded`
-/// if any of their cells is [`PADDING`]); `arg_max` receives where each maximum was. Padding reads as 0, as the book's
-/// im2col pads, and the first maximum wins, as NumPy's argmax.
+/// if any of their cells is [`PADDING`]); `arg_max` receives where each maximum was. Padding
+/// reads as 0, as the book's im2col pads, and the first maximum wins, as NumPy's argmax.
 fn max_plane<T: Float>(windows: &[usize], padded: bool, x: &[T], out: &mut [T], arg_max: &mut [usize]) {
     let area = windows.len() / out.len().max(1);
     let windows = windows.chunks_exact(area).zip(out.iter_mut().zip(arg_max));
@@ -121,11 +132,6 @@ fn first_maximum<T: Float>(mut cells: impl Iterator<Item = (T, usize)>) -> (T, u
     })
 }
 
-/// The planes of a batch each core takes in one piece.
-fn planes_per_core(planes: usize) -> usize {
-    planes.div_ceil(rayon::current_num_threads()).max(1)
-}
-
 impl<T: Float> Layer<T> for Pooling {
     fn name(&self) -> &'static str {
         "Pooling"
@@ -143,7 +149,8 @@ impl<T: Float> Layer<T> for Pooling {
         );
         self.x_shape = (n, c, h, w);
         let x = x.as_standard_layout();
-        let windows = self.windows((h, w));
+        self.windows = self.windows((h, w));
+        let windows = &self.windows;
         let mut out = Array4::zeros((n, c, oh, ow));
         let planes = (n * c).max(1);
         let (x_planes, out_planes) = (
@@ -154,13 +161,13 @@ impl<T: Float> Layer<T> for Pooling {
             PoolingKind::Max => {
                 self.arg_max.resize(n * c * oh * ow, PADDING);
                 let arg_max = self.arg_max.par_chunks_mut(oh * ow);
-                let planes = x_planes.zip(out_planes).zip(arg_max).with_min_len(planes_per_core(planes));
+                let planes = x_planes.zip(out_planes).zip(arg_max).with_min_len(per_core(planes));
                 let padded = windows.contains(&PADDING);
-                planes.for_each(|((x, out), arg_max)| max_plane(&windows, padded, x, out, arg_max));
+                planes.for_each(|((x, out), arg_max)| max_plane(windows, padded, x, out, arg_max));
             }
             PoolingKind::Average => {
                 let area = T::from_f64((self.pool_h * self.pool_w) as f64);
-                x_planes.zip(out_planes).with_min_len(planes_per_core(planes)).for_each(|(x, out)| {
+                x_planes.zip(out_planes).with_min_len(per_core(planes)).for_each(|(x, out)| {
                     for (out, cells) in out.iter_mut().zip(windows.chunks_exact(self.pool_h * self.pool_w)) {
                         *out = cells
                             .iter()
@@ -186,7 +193,7 @@ impl<T: Float> Layer<T> for Pooling {
                 let dx_planes = dx.as_slice_mut().expect("new").par_chunks_mut(h * w);
                 let planes =
                     dout_planes.zip(dx_planes).zip(self.arg_max.par_chunks(dout.len() / (n * c).max(1)));
-                planes.with_min_len(planes_per_core(n * c)).for_each(|((dout, dx), arg_max)| {
+                planes.with_min_len(per_core(n * c)).for_each(|((dout, dx), arg_max)| {
                     for (&at, &d) in arg_max.iter().zip(dout) {
                         if at != PADDING {
                             dx[at] += d;
@@ -195,7 +202,7 @@ impl<T: Float> Layer<T> for Pooling {
                 });
             }
             PoolingKind::Average => {
-                let windows = self.windows((h, w));
+                let windows = &self.windows;
                 let dout = dout.as_standard_layout();
                 let planes =
                     dout.as_slice().expect("row-major").chunks_exact((dout.len() / (n * c).max(1)).max(1));

@@ -182,7 +182,7 @@ impl SparseRows {
             b.len() == k * n && c.len() == m * n,
             "SparseRows::dot_into: b or c does not fit ({m}, {k}) · ({k}, {n})"
         );
-        assert!(isa == Isa::Scalar || isa == dispatch(), "SparseRows::dot_into: this CPU cannot run {isa:?}");
+        assert_runs_here(isa, "dot_into");
         match isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: dispatch() found avx2, fma and popcnt on this CPU; the lengths were checked.
@@ -208,10 +208,7 @@ impl SparseRows {
             b.len() == k * n && c.len() == m * n,
             "SparseRows::t_dot_into: b or c does not fit ({m}, {k}) · ({k}, {n})"
         );
-        assert!(
-            isa == Isa::Scalar || isa == dispatch(),
-            "SparseRows::t_dot_into: this CPU cannot run {isa:?}"
-        );
+        assert_runs_here(isa, "t_dot_into");
         match isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in dot_into_on.
@@ -312,6 +309,11 @@ impl SparseRows {
         }
         dense
     }
+}
+
+/// **Panics** unless this CPU can run `isa` (the scalar code runs everywhere).
+fn assert_runs_here(isa: Isa, product: &str) {
+    assert!(isa == Isa::Scalar || isa == dispatch(), "SparseRows::{product}: this CPU cannot run {isa:?}");
 }
 
 /// The number of nonzeros in `values`.
