@@ -1,11 +1,12 @@
 //! Classifying one sample: the network's class probabilities and the class it picks, the
 //! same way for `mitbadak predict` and `mitbadak serve`.
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, ArrayView1, IxDyn};
 
 use crate::Error;
 use crate::error::{Result, shape_str};
 use crate::nets::Network;
+use crate::targets::argmax;
 
 /// What a network says about one sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,10 +20,7 @@ pub struct Classification {
 impl Classification {
     /// The classification of a softmax output: its most probable class, the lowest among equals.
     pub fn from_probabilities(probabilities: Vec<f32>) -> Classification {
-        let class = probabilities
-            .iter()
-            .enumerate()
-            .fold(0, |best, (k, &p)| if p > probabilities[best] { k } else { best });
+        let class = argmax(ArrayView1::from(&probabilities));
         Classification { probabilities, class }
     }
 

@@ -52,34 +52,25 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
     decode_image(&bytes).map_err(|message| Error::Format { path: path.to_path_buf(), message })
 }
 
-/// Decodes a picture from bytes, of at most [`MAX_PICTURE_SIDE`] pixels a side; the error
-/// says why it could not be read.
+/// Decodes a picture from bytes, of at most [`MAX_PICTURE_SIDE`] pixels a side, so that one
+/// from a stranger (a server's request) cannot make it allocate more than such a picture
+/// takes; the error says why it could not be read.
 pub fn decode_image(bytes: &[u8]) -> std::result::Result<DynamicImage, String> {
-    decode_image_at_most(bytes, MAX_PICTURE_SIDE)
-}
-
-/// [`decode_image`] for pictures of at most `max_side` pixels a side, so that one from a
-/// stranger (a server's request) cannot make it allocate more than such a picture takes.
-pub fn decode_image_at_most(bytes: &[u8], max_side: u32) -> std::result::Result<DynamicImage, String> {
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(max_side);
-    limits.max_image_height = Some(max_side);
-    decode_with(bytes, limits).map_err(|e| match e {
-        ImageError::Limits(e) => {
-            format!("too large a picture ({e}): use one of at most {max_side}x{max_side} pixels")
-        }
-        e => unreadable(&e),
+    decode_within_limits(bytes).map_err(|e| match e {
+        ImageError::Limits(e) => format!(
+            "too large a picture ({e}): use one of at most {MAX_PICTURE_SIDE}x{MAX_PICTURE_SIDE} pixels"
+        ),
+        e => format!("not a picture that can be read ({e}); expected PNG, JPEG, BMP, GIF, WebP or PNM"),
     })
 }
 
-fn decode_with(bytes: &[u8], limits: Limits) -> image::ImageResult<DynamicImage> {
+fn decode_within_limits(bytes: &[u8]) -> image::ImageResult<DynamicImage> {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_PICTURE_SIDE);
+    limits.max_image_height = Some(MAX_PICTURE_SIDE);
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     reader.limits(limits);
     reader.decode()
-}
-
-fn unreadable(e: &ImageError) -> String {
-    format!("not a picture that can be read ({e}); expected PNG, JPEG, BMP, GIF, WebP or PNM")
 }
 
 /// Brings a picture into MNIST's form. Transparent parts count as white paper.

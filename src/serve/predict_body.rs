@@ -4,9 +4,8 @@
 
 use serde::Serialize;
 
-use super::MAX_PICTURE_SIDE;
 use super::api_error::ApiError;
-use crate::preprocess::{SIDE, decode_image_at_most, to_mnist};
+use crate::preprocess::{SIDE, decode_image, to_mnist};
 
 /// What the page and the API say the body should be.
 const EXPECTED: &str = "send a JSON array of 784 numbers in [0, 1] (28x28 pixels row by row, white on black), \
@@ -51,8 +50,7 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<PredictInput, Ap
 }
 
 fn picture(body: &[u8]) -> Result<PredictInput, ApiError> {
-    let picture = decode_image_at_most(body, MAX_PICTURE_SIDE)
-        .map_err(|e| ApiError::bad_request(format!("the body is {e}")))?;
+    let picture = decode_image(body).map_err(|e| ApiError::bad_request(format!("the body is {e}")))?;
     let input = to_mnist(&picture);
     let (width, height) = input.original_size;
     Ok(PredictInput {
@@ -97,6 +95,7 @@ mod tests {
     use axum::http::StatusCode;
 
     use super::*;
+    use crate::preprocess::MAX_PICTURE_SIDE;
 
     fn json_of(values: &[f64]) -> Vec<u8> {
         serde_json::to_vec(values).unwrap()
