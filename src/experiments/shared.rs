@@ -3,9 +3,9 @@
 //! independent runs on several threads, and the report an experiment hands back.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use rand::RngExt;
+use rayon::prelude::*;
 
 use crate::atomic::write_atomic;
 use crate::data::Dataset;
@@ -83,38 +83,21 @@ pub fn available_threads() -> usize {
 }
 
 /// `work(job)` for every job, on up to `threads` threads, the results in the jobs' order.
-/// Each thread takes the next job as it finishes one, so runs of unequal length even out.
-/// With one thread (or one job) everything runs on the calling thread.
+/// Each job is a task of its own (`with_max_len(1)`), so that a thread takes the next job
+/// as it finishes one and runs of unequal length even out. With one thread (or one job)
+/// everything runs on the calling thread.
+///
+/// **Panics** if the threads cannot be started, or a job panics.
 pub fn parallel_map<J: Send, R: Send>(jobs: Vec<J>, threads: usize, work: impl Fn(J) -> R + Sync) -> Vec<R> {
     let threads = threads.clamp(1, jobs.len().max(1));
     if threads == 1 {
         return jobs.into_iter().map(work).collect();
     }
-    let count = jobs.len();
-    let queue = Mutex::new(jobs.into_iter().enumerate());
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        // a statement of its own, so that the lock is let go before the work:
-                        // in `while let` the guard would live through the loop's body
-                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                        let Some((i, job)) = next else { break mine };
-                        mine.push((i, work(job)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    done.sort_by_key(|&(i, _)| i);
-    assert_eq!(done.len(), count, "every job ran once");
-    done.into_iter().map(|(_, result)| result).collect()
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap_or_else(|e| panic!("could not start {threads} threads: {e}"));
+    pool.install(|| jobs.into_par_iter().with_max_len(1).map(&work).collect())
 }
 
 /// A network and its optimizer, under the name the figure gives them.
