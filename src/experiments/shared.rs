@@ -176,6 +176,18 @@ impl LossCurves {
         text
     }
 
+    /// What `optimizers` and `init` print of their curves: the loss every 100 iterations (the
+    /// book's printout) and the mean of the last 100 of each series.
+    pub fn printout(&self) -> String {
+        let mut text =
+            String::from("loss on the mini-batch after the update (the book prints every 100 iterations):\n");
+        text.push_str(&self.table(100));
+        let means: Vec<String> =
+            self.final_means(100).iter().map(|(name, mean)| format!("{name} {mean:.4}")).collect();
+        text.push_str(&format!("mean loss of the last 100 iterations: {}\n", means.join(", ")));
+        text
+    }
+
     /// The mean loss of each series over its last `n` iterations: a steadier measure of where
     /// a curve ended than one noisy batch.
     pub fn final_means(&self, n: usize) -> Vec<(String, f64)> {
