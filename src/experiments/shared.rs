@@ -346,13 +346,13 @@ pub fn overfitting_report(name: &'static str, runs: &[NamedCurves]) -> Result<Re
         for (epoch, (train, test)) in curves.train_acc.iter().zip(&curves.test_acc).enumerate() {
             csv.push_str(&format!("{series},{epoch},{train},{test}\n"));
         }
-        let points = |acc: &[f64]| acc.iter().enumerate().map(|(e, &a)| (e as f64, a)).collect();
-        let epochs = curves.train_acc.len().max(2) as f64 - 1.0;
         panels.push(
-            Panel::new(series.as_str(), 0.0..epochs, 0.0..1.0)
+            accuracy_panel(series.as_str(), curves.train_acc.len())
                 .axis_labels("epochs", "accuracy")
-                .line(Line::new("train", points(&curves.train_acc), 0).marked(Marker::Circle, 10))
-                .line(Line::new("test", points(&curves.test_acc), 1).dashed().marked(Marker::Square, 10))
+                .line(Line::new("train", epoch_points(&curves.train_acc), 0).marked(Marker::Circle, 10))
+                .line(
+                    Line::new("test", epoch_points(&curves.test_acc), 1).dashed().marked(Marker::Square, 10),
+                )
                 .legend(Corner::LowerRight),
         );
     }
@@ -364,6 +364,18 @@ pub fn overfitting_report(name: &'static str, runs: &[NamedCurves]) -> Result<Re
     })
 }
 
-fn last(accuracies: &[f64]) -> f64 {
+/// The last accuracy measured; NaN when none was.
+pub(super) fn last(accuracies: &[f64]) -> f64 {
     accuracies.last().copied().unwrap_or(f64::NAN)
+}
+
+/// A panel of accuracies per epoch as the book's figures show them: epochs from 0 to the
+/// last of `measured`, accuracy from 0 to 1.
+pub(super) fn accuracy_panel(title: impl Into<String>, measured: usize) -> Panel {
+    Panel::new(title, 0.0..measured.max(2) as f64 - 1.0, 0.0..1.0)
+}
+
+/// Accuracies per epoch as the points `(epoch, accuracy)`.
+pub(super) fn epoch_points(accuracies: &[f64]) -> Vec<(f64, f64)> {
+    accuracies.iter().enumerate().map(|(epoch, &acc)| (epoch as f64, acc)).collect()
 }
