@@ -6,14 +6,14 @@
 //! training accuracy at the start of each epoch.
 
 use super::shared::{
-    AccuracyCurves, EpochTraining, Report, WEIGHT_STREAM, available_threads, first_images, parallel_map,
-    rng_stream, train_epochs,
+    AccuracyCurves, EpochTraining, Report, WEIGHT_STREAM, accuracy_panel, available_threads, epoch_points,
+    first_images, last, parallel_map, rng_stream, train_epochs,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::nets::{MultiLayerNet, MultiLayerNetConfig, WeightInit};
 use crate::optim::OptimizerName;
-use crate::plot::{Corner, Figure, Line, Marker, Panel, figure_png};
+use crate::plot::{Corner, Figure, Line, Marker, figure_png};
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,10 +131,6 @@ pub fn report(runs: &[ScaleRun]) -> Result<Report> {
     })
 }
 
-fn last(accuracies: &[f64]) -> f64 {
-    accuracies.last().copied().unwrap_or(f64::NAN)
-}
-
 /// Figure 6-19: one panel per scale, batch normalisation solid, without it dashed, accuracy
 /// from 0 to 1, the legend in the last panel.
 fn figure(runs: &[ScaleRun]) -> Figure {
@@ -142,11 +138,12 @@ fn figure(runs: &[ScaleRun]) -> Figure {
         .iter()
         .enumerate()
         .map(|(i, run)| {
-            let points = |acc: &[f64]| acc.iter().enumerate().map(|(e, &a)| (e as f64, a)).collect();
-            let epochs = run.plain.len().max(2) as f64 - 1.0;
-            let mut panel = Panel::new(format!("W:{:.4}", run.weight_std), 0.0..epochs, 0.0..1.0)
-                .line(Line::new("Batch Normalization", points(&run.batch_norm), 0).marked(Marker::Circle, 2))
-                .line(Line::new("Normal (without BatchNorm)", points(&run.plain), 1).dashed());
+            let mut panel = accuracy_panel(format!("W:{:.4}", run.weight_std), run.plain.len())
+                .line(
+                    Line::new("Batch Normalization", epoch_points(&run.batch_norm), 0)
+                        .marked(Marker::Circle, 2),
+                )
+                .line(Line::new("Normal (without BatchNorm)", epoch_points(&run.plain), 1).dashed());
             if i == runs.len() - 1 {
                 panel = panel.legend(Corner::LowerRight);
             }

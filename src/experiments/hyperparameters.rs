@@ -12,14 +12,14 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 
 use super::shared::{
-    AccuracyCurves, EpochTraining, Report, WEIGHT_STREAM, available_threads, first_images, parallel_map,
-    rng_stream, train_epochs,
+    AccuracyCurves, EpochTraining, Report, WEIGHT_STREAM, accuracy_panel, available_threads, epoch_points,
+    first_images, last, parallel_map, rng_stream, train_epochs,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::nets::{MultiLayerNet, MultiLayerNetConfig};
 use crate::optim::OptimizerName;
-use crate::plot::{Figure, Line, Panel, figure_png};
+use crate::plot::{Figure, Line, figure_png};
 
 /// The search's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +76,7 @@ pub struct Trial {
 impl Trial {
     /// The validation accuracy of the last epoch, by which trials are ranked.
     pub fn val_acc(&self) -> f64 {
-        self.curves.test_acc.last().copied().unwrap_or(f64::NAN)
+        last(&self.curves.test_acc)
     }
 }
 
@@ -186,11 +186,9 @@ fn figure(best: &[&Trial]) -> Figure {
         .take(SHOWN)
         .enumerate()
         .map(|(i, trial)| {
-            let points = |acc: &[f64]| acc.iter().enumerate().map(|(e, &a)| (e as f64, a)).collect();
-            let epochs = trial.curves.train_acc.len().max(2) as f64 - 1.0;
-            let panel = Panel::new(format!("Best-{}", i + 1), 0.0..epochs, 0.0..1.0)
-                .line(Line::new("", points(&trial.curves.test_acc), 0))
-                .line(Line::new("", points(&trial.curves.train_acc), 1).dashed());
+            let panel = accuracy_panel(format!("Best-{}", i + 1), trial.curves.train_acc.len())
+                .line(Line::new("", epoch_points(&trial.curves.test_acc), 0))
+                .line(Line::new("", epoch_points(&trial.curves.train_acc), 1).dashed());
             if i % 5 == 0 { panel } else { panel.without_tick_labels() }
         })
         .collect();

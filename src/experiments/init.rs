@@ -135,15 +135,8 @@ fn spread(a: &Array2<f64>) -> f64 {
 ///
 /// **Errors** if a figure cannot be drawn.
 pub fn report(curves: &LossCurves, activations: &[Activations]) -> Result<Report> {
-    let mut text =
-        String::from("loss on the mini-batch after the update (the book prints every 100 iterations):\n");
-    text.push_str(&curves.table(100));
-    text.push_str("mean loss of the last 100 iterations:");
-    for (name, mean) in curves.final_means(100) {
-        text.push_str(&format!(" {name} {mean:.4},"));
-    }
-    text.pop();
-    text.push_str("\nsigmoid activations of 5 layers (1000 N(0,1) inputs): std of each layer's values\n");
+    let mut text = curves.printout();
+    text.push_str("sigmoid activations of 5 layers (1000 N(0,1) inputs): std of each layer's values\n");
     for a in activations {
         let spreads: Vec<String> = a.layers.iter().map(|l| format!("{:.3}", spread(l))).collect();
         let ends = a.layers.last().map_or(0.0, |l| {

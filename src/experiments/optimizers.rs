@@ -89,15 +89,7 @@ pub fn compare_optimizers(data: &Mnist, config: &OptimizersConfig) -> Result<Los
 ///
 /// **Errors** if a figure cannot be drawn.
 pub fn report(curves: &LossCurves) -> Result<Report> {
-    let mut text =
-        String::from("loss on the mini-batch after the update (the book prints every 100 iterations):\n");
-    text.push_str(&curves.table(100));
-    text.push_str("mean loss of the last 100 iterations:");
-    for (name, mean) in curves.final_means(100) {
-        text.push_str(&format!(" {name} {mean:.4},"));
-    }
-    text.pop();
-    text.push('\n');
+    let mut text = curves.printout();
     let paths = naive_paths();
     text.push_str("2-D, f(x, y) = x²/20 + y² from (-7, 2), position after 30 steps:");
     for (name, path) in &paths {

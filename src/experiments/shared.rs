@@ -3,9 +3,9 @@
 //! independent runs on several threads, and the report an experiment hands back.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use rand::RngExt;
+use rayon::prelude::*;
 
 use crate::atomic::write_atomic;
 use crate::data::Dataset;
@@ -83,38 +83,21 @@ pub fn available_threads() -> usize {
 }
 
 /// `work(job)` for every job, on up to `threads` threads, the results in the jobs' order.
-/// Each thread takes the next job as it finishes one, so runs of unequal length even out.
-/// With one thread (or one job) everything runs on the calling thread.
+/// Each job is a task of its own (`with_max_len(1)`), so that a thread takes the next job
+/// as it finishes one and runs of unequal length even out. With one thread (or one job)
+/// everything runs on the calling thread.
+///
+/// **Panics** if the threads cannot be started, or a job panics.
 pub fn parallel_map<J: Send, R: Send>(jobs: Vec<J>, threads: usize, work: impl Fn(J) -> R + Sync) -> Vec<R> {
     let threads = threads.clamp(1, jobs.len().max(1));
     if threads == 1 {
         return jobs.into_iter().map(work).collect();
     }
-    let count = jobs.len();
-    let queue = Mutex::new(jobs.into_iter().enumerate());
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        // a statement of its own, so that the lock is let go before the work:
-                        // in `while let` the guard would live through the loop's body
-                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                        let Some((i, job)) = next else { break mine };
-                        mine.push((i, work(job)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    done.sort_by_key(|&(i, _)| i);
-    assert_eq!(done.len(), count, "every job ran once");
-    done.into_iter().map(|(_, result)| result).collect()
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap_or_else(|e| panic!("could not start {threads} threads: {e}"));
+    pool.install(|| jobs.into_par_iter().with_max_len(1).map(&work).collect())
 }
 
 /// A network and its optimizer, under the name the figure gives them.
@@ -190,6 +173,18 @@ impl LossCurves {
             }
             text.push('\n');
         }
+        text
+    }
+
+    /// What `optimizers` and `init` print of their curves: the loss every 100 iterations (the
+    /// book's printout) and the mean of the last 100 of each series.
+    pub fn printout(&self) -> String {
+        let mut text =
+            String::from("loss on the mini-batch after the update (the book prints every 100 iterations):\n");
+        text.push_str(&self.table(100));
+        let means: Vec<String> =
+            self.final_means(100).iter().map(|(name, mean)| format!("{name} {mean:.4}")).collect();
+        text.push_str(&format!("mean loss of the last 100 iterations: {}\n", means.join(", ")));
         text
     }
 
@@ -351,13 +346,13 @@ pub fn overfitting_report(name: &'static str, runs: &[NamedCurves]) -> Result<Re
         for (epoch, (train, test)) in curves.train_acc.iter().zip(&curves.test_acc).enumerate() {
             csv.push_str(&format!("{series},{epoch},{train},{test}\n"));
         }
-        let points = |acc: &[f64]| acc.iter().enumerate().map(|(e, &a)| (e as f64, a)).collect();
-        let epochs = curves.train_acc.len().max(2) as f64 - 1.0;
         panels.push(
-            Panel::new(series.as_str(), 0.0..epochs, 0.0..1.0)
+            accuracy_panel(series.as_str(), curves.train_acc.len())
                 .axis_labels("epochs", "accuracy")
-                .line(Line::new("train", points(&curves.train_acc), 0).marked(Marker::Circle, 10))
-                .line(Line::new("test", points(&curves.test_acc), 1).dashed().marked(Marker::Square, 10))
+                .line(Line::new("train", epoch_points(&curves.train_acc), 0).marked(Marker::Circle, 10))
+                .line(
+                    Line::new("test", epoch_points(&curves.test_acc), 1).dashed().marked(Marker::Square, 10),
+                )
                 .legend(Corner::LowerRight),
         );
     }
@@ -369,6 +364,18 @@ pub fn overfitting_report(name: &'static str, runs: &[NamedCurves]) -> Result<Re
     })
 }
 
-fn last(accuracies: &[f64]) -> f64 {
+/// The last accuracy measured; NaN when none was.
+pub(super) fn last(accuracies: &[f64]) -> f64 {
     accuracies.last().copied().unwrap_or(f64::NAN)
+}
+
+/// A panel of accuracies per epoch as the book's figures show them: epochs from 0 to the
+/// last of `measured`, accuracy from 0 to 1.
+pub(super) fn accuracy_panel(title: impl Into<String>, measured: usize) -> Panel {
+    Panel::new(title, 0.0..measured.max(2) as f64 - 1.0, 0.0..1.0)
+}
+
+/// Accuracies per epoch as the points `(epoch, accuracy)`.
+pub(super) fn epoch_points(accuracies: &[f64]) -> Vec<(f64, f64)> {
+    accuracies.iter().enumerate().map(|(epoch, &acc)| (epoch as f64, acc)).collect()
 }
