@@ -143,6 +143,21 @@ pub fn save_checkpoint(
     state: &TrainingState,
     history: &History,
 ) -> Result<()> {
+    write_atomic(path, &encode_checkpoint(path, network, optimizer, state, history)?)
+}
+
+/// The bytes [`save_checkpoint`] writes, for a caller that writes them elsewhere or later (the
+/// training loop hands them to a thread, so that training goes on while the disk syncs them);
+/// `path` names the file in errors.
+///
+/// **Errors** if the checkpoint cannot be encoded.
+pub fn encode_checkpoint(
+    path: &Path,
+    network: &mut dyn Network<f32>,
+    optimizer: &mut dyn Optimizer<f32>,
+    state: &TrainingState,
+    history: &History,
+) -> Result<Vec<u8>> {
     let mut tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
     let f32_bytes = |values: ndarray::ArrayViewD<f32>| values.iter().flat_map(|v| v.to_le_bytes()).collect();
     let param_names: Vec<String> = network.params().into_iter().map(|p| p.name).collect();
@@ -168,11 +183,10 @@ pub fn save_checkpoint(
     let views = tensors.iter().map(|(name, shape, dtype, bytes)| {
         (name.clone(), TensorView::new(*dtype, shape.clone(), bytes).expect("sizes agree by construction"))
     });
-    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format {
+    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format {
         path: path.to_path_buf(),
         message: format!("could not encode the checkpoint: {e}"),
-    })?;
-    write_atomic(path, &bytes)
+    })
 }
 
 /// Reads what a checkpoint says about its run, without its arrays.

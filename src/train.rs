@@ -12,6 +12,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::thread::ScopedJoinHandle;
 use std::time::Duration;
 
 use ndarray::ArrayD;
@@ -19,7 +20,8 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{DataFingerprint, RngState, TrainingState, restore_checkpoint, save_checkpoint};
+use crate::atomic::write_atomic;
+use crate::checkpoint::{DataFingerprint, RngState, TrainingState, encode_checkpoint, restore_checkpoint};
 use crate::data::{Dataset, Mnist};
 use crate::error::Result;
 use crate::layers::Input;
@@ -313,10 +315,7 @@ fn run(
             ),
         ));
     }
-    let fingerprint = match start.data {
-        Some(fingerprint) => Some(fingerprint),
-        None => config.checkpoint.as_ref().map(|_| DataFingerprint::of(data)),
-    };
+    let mut fingerprint = start.data;
     let train_eval_size = config.train_eval_size.map_or(train_size, |n| n.min(train_size));
     let helper = Helper {
         config,
@@ -335,6 +334,11 @@ fn run(
         let (snapshots, jobs) = mpsc::channel::<(usize, Vec<ArrayD<f32>>)>();
         let (results, evaluations) = mpsc::channel::<Result<Evaluation>>();
         scope.spawn(move || helper.run(batch_sender, jobs, results));
+        // the first checkpoint needs the data's hash: it is taken while the first epoch trains
+        let mut hashing = (fingerprint.is_none() && config.checkpoint.is_some())
+            .then(|| scope.spawn(move || DataFingerprint::of(data)));
+        // a checkpoint being written (synced to disk) while training goes on
+        let mut writing: Option<ScopedJoinHandle<Result<()>>> = None;
 
         let base_lr = optimizer.learning_rate();
         let mut measuring = 0; // snapshots sent and not yet measured
@@ -345,6 +349,7 @@ fn run(
                 loss += network.apply_weight_decay(config.weight_decay) as f64;
             }
             if !loss.is_finite() {
+                written(writing.take())?;
                 return Err(diverged(loss, i + 1, base_lr, config.checkpoint.as_deref(), last_checkpoint));
             }
             optimizer.set_learning_rate(base_lr * config.schedule.factor(i));
@@ -365,6 +370,9 @@ fn run(
                     record(measured?, &mut history, progress);
                 }
                 measuring = 0;
+                if let Some(hashing) = hashing.take() {
+                    fingerprint = Some(join(hashing));
+                }
                 let state = TrainingState {
                     iteration: i + 1,
                     config: config.clone(),
@@ -376,10 +384,13 @@ fn run(
                     evaluations: history.evaluations.clone(),
                     data: fingerprint.clone().expect("known when there is a checkpoint"),
                 };
-                save_checkpoint(path, network, optimizer, &state, &history)?;
+                let bytes = encode_checkpoint(path, network, optimizer, &state, &history)?;
+                written(writing.take())?; // one write at a time, in order
+                writing = Some(scope.spawn(move || write_atomic(path, &bytes)));
                 last_checkpoint = Some(i + 1);
             }
             if stop {
+                written(writing.take())?;
                 return Err(Error::Interrupted {
                     iteration: i + 1,
                     total: config.iterations,
@@ -404,9 +415,19 @@ fn run(
             record(measured?, &mut history, progress);
         }
         record(last, &mut history, progress);
-        Ok(())
+        written(writing.take())
     })?;
     Ok(history)
+}
+
+/// Waits for the checkpoint being written, if one is, and returns how the write went.
+fn written(writing: Option<ScopedJoinHandle<Result<()>>>) -> Result<()> {
+    writing.map_or(Ok(()), join)
+}
+
+/// Waits for `thread` and returns what it returned (a panic goes on in the caller).
+fn join<T>(thread: ScopedJoinHandle<T>) -> T {
+    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The error of a loss that is no longer a number, with what to do about it.
