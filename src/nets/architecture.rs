@@ -291,16 +291,7 @@ impl Architecture {
 
     /// The book's `SimpleConvNet` for samples of `input_dim` and `classes` classes.
     pub fn simple_convnet(input_dim: [usize; 3], classes: usize) -> Architecture {
-        let c = SimpleConvNetConfig { input_dim, output_size: classes, ..Default::default() };
-        Architecture::SimpleConvnet {
-            input_dim,
-            filter_num: c.filter_num,
-            filter_size: c.filter_size,
-            pad: c.pad,
-            stride: c.stride,
-            hidden_size: c.hidden_size,
-            output_size: classes,
-        }
+        SimpleConvNetConfig { input_dim, output_size: classes, ..Default::default() }.architecture()
     }
 
     /// The book's `DeepConvNet` for samples of `input_dim` and `classes` classes, with
@@ -311,8 +302,8 @@ impl Architecture {
         dropout: Option<DropoutConfig>,
         batch_norm: bool,
     ) -> Architecture {
-        let hidden_size = DeepConvNetConfig::default().hidden_size;
-        Architecture::DeepConvnet { input_dim, hidden_size, output_size: classes, dropout, batch_norm }
+        DeepConvNetConfig { input_dim, output_size: classes, dropout, batch_norm, ..Default::default() }
+            .architecture()
     }
 
     /// The book's DeepConvNet dropout: 0.5, inverted.

@@ -83,6 +83,19 @@ impl Default for DeepConvNetConfig {
     }
 }
 
+impl DeepConvNetConfig {
+    /// The [`Architecture`] of the network this config builds (what its model file keeps).
+    pub fn architecture(&self) -> Architecture {
+        Architecture::DeepConvnet {
+            input_dim: self.input_dim,
+            hidden_size: self.hidden_size,
+            output_size: self.output_size,
+            dropout: self.dropout,
+            batch_norm: self.batch_norm,
+        }
+    }
+}
+
 /// The deep convolutional classifier of chapter 8. Parameters `W1, b1 ... W6, b6` (the
 /// filters), `W7, b7`, `W8, b8`; with batch normalisation also `gamma1, beta1 ... gamma6, beta6`.
 pub struct DeepConvNet<T: Float> {
@@ -132,14 +145,11 @@ impl<T: Float> DeepConvNet<T> {
         if let Some(d) = config.dropout {
             layers.push(Box::new(Dropout::new(d.ratio, d.mode, dropout_seed.wrapping_add(1))));
         }
-        let architecture = Architecture::DeepConvnet {
-            input_dim: config.input_dim,
-            hidden_size: config.hidden_size,
-            output_size: config.output_size,
-            dropout: config.dropout,
-            batch_norm: config.batch_norm,
-        };
-        DeepConvNet { layers, last_layer: Box::new(SoftmaxWithLoss::new()), architecture }
+        DeepConvNet {
+            layers,
+            last_layer: Box::new(SoftmaxWithLoss::new()),
+            architecture: config.architecture(),
+        }
     }
 }
 
