@@ -238,10 +238,20 @@ fn architecture_check_counts_the_values_each_network_is_built_with() {
         },
         Architecture::deep_convnet([1, 28, 28], 10, dropout, true),
         Architecture::deep_convnet([2, 5, 9], 3, None, false),
+        Architecture::deep_convnet([1, 4, 4], 2, None, false),
     ];
     for architecture in architectures {
         let mut network = architecture.build::<f32, _>(None, &mut seeded_rng(0));
         let built: usize = network.state().iter().map(|(_, value)| value.len()).sum();
         assert_eq!(architecture.check().unwrap(), built, "{}", architecture.describe());
     }
+}
+
+#[test]
+fn deep_convnet_needs_a_4x4_input_for_its_three_poolings() {
+    for [h, w] in [[3, 9], [9, 3], [3, 3]] {
+        let err = Architecture::deep_convnet([1, h, w], 10, None, false).check().unwrap_err();
+        assert!(err.to_string().contains(&format!("a {h}x{w} input is too small for DeepConvNet")), "{err}");
+    }
+    assert!(Architecture::deep_convnet([1, 4, 4], 10, None, false).check().is_ok());
 }

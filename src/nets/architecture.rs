@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::deep_conv_net::deep_conv_state_len;
+use super::deep_conv_net::{deep_conv_output_side, deep_conv_state_len};
 use super::{
     Activation, DeepConvNet, DeepConvNetConfig, DropoutConfig, Head, MultiLayerNet, MultiLayerNetConfig,
     Network, SimpleConvNet, SimpleConvNetConfig, TwoLayerNet, WeightInit,
@@ -194,11 +194,7 @@ impl Architecture {
                     ("output_size", *output_size),
                 ])?;
                 check_dropout(dropout)?;
-                if conv_output(h.min(w), 2, 2, 0)
-                    .and_then(|s| conv_output(s + 2, 2, 2, 0))
-                    .and_then(|s| conv_output(s, 2, 2, 0))
-                    .is_none()
-                {
+                if deep_conv_output_side(h).zip(deep_conv_output_side(w)).is_none() {
                     return Err(invalid(format!(
                         "a {h}x{w} input is too small for DeepConvNet's three 2x2 poolings: it needs at least 4x4"
                     )));
