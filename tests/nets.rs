@@ -1,6 +1,9 @@
 //! Networks: gradients by backpropagation against central differences, the book's numbers,
 //! seeding, and errors on inputs and labels that do not fit.
 
+mod common;
+
+use common::assert_gradients_agree;
 use mitbadak::Error;
 use mitbadak::gradient::gradient_check;
 use mitbadak::nets::*;
@@ -13,24 +16,6 @@ use rand::RngExt;
 fn random_inputs(n: usize, d: usize, seed: u64) -> ArrayD<f64> {
     let mut rng = seeded_rng(seed);
     Array2::from_shape_simple_fn((n, d), || rng.random::<f64>()).into_dyn()
-}
-
-fn assert_gradients_agree(
-    net: &mut dyn Network<f64>,
-    x: &ArrayD<f64>,
-    t: &dyn mitbadak::targets::AsTargets<f64>,
-) {
-    let checks = gradient_check(net, x, t).unwrap();
-    assert!(!checks.is_empty());
-    for c in checks {
-        assert!(
-            c.max_rel_error < 1e-6,
-            "{}: {} max relative error {:e}",
-            net.name(),
-            c.name,
-            c.max_rel_error
-        );
-    }
 }
 
 #[test]
