@@ -239,4 +239,6 @@ fn deep_convnet_needs_a_4x4_input_for_its_three_poolings() {
         assert!(err.to_string().contains(&format!("a {h}x{w} input is too small for DeepConvNet")), "{err}");
     }
     assert!(Architecture::deep_convnet([1, 4, 4], 10, None, false).check().is_ok());
+    let huge = Architecture::deep_convnet([1, usize::MAX, usize::MAX], 10, None, false).check().unwrap_err();
+    assert!(huge.to_string().contains("more than 2^64"), "{huge}");
 }

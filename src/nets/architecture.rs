@@ -194,7 +194,9 @@ impl Architecture {
                     ("output_size", *output_size),
                 ])?;
                 check_dropout(dropout)?;
-                if deep_conv_output_side(h).zip(deep_conv_output_side(w)).is_none() {
+                // a side so large that padding it overflows is not too small: its count is refused below
+                let too_small = |side: usize| side < usize::MAX / 2 && deep_conv_output_side(side).is_none();
+                if too_small(h) || too_small(w) {
                     return Err(invalid(format!(
                         "a {h}x{w} input is too small for DeepConvNet's three 2x2 poolings: it needs at least 4x4"
                     )));
