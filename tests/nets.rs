@@ -1,6 +1,9 @@
 //! Networks: gradients by backpropagation against central differences, the book's numbers,
 //! seeding, and errors on inputs and labels that do not fit.
 
+mod common;
+
+use common::assert_gradients_agree;
 use mitbadak::Error;
 use mitbadak::gradient::gradient_check;
 use mitbadak::nets::*;
@@ -13,24 +16,6 @@ use rand::RngExt;
 fn random_inputs(n: usize, d: usize, seed: u64) -> ArrayD<f64> {
     let mut rng = seeded_rng(seed);
     Array2::from_shape_simple_fn((n, d), || rng.random::<f64>()).into_dyn()
-}
-
-fn assert_gradients_agree(
-    net: &mut dyn Network<f64>,
-    x: &ArrayD<f64>,
-    t: &dyn mitbadak::targets::AsTargets<f64>,
-) {
-    let checks = gradient_check(net, x, t).unwrap();
-    assert!(!checks.is_empty());
-    for c in checks {
-        assert!(
-            c.max_rel_error < 1e-6,
-            "{}: {} max relative error {:e}",
-            net.name(),
-            c.name,
-            c.max_rel_error
-        );
-    }
 }
 
 #[test]
@@ -238,10 +223,22 @@ fn architecture_check_counts_the_values_each_network_is_built_with() {
         },
         Architecture::deep_convnet([1, 28, 28], 10, dropout, true),
         Architecture::deep_convnet([2, 5, 9], 3, None, false),
+        Architecture::deep_convnet([1, 4, 4], 2, None, false),
     ];
     for architecture in architectures {
         let mut network = architecture.build::<f32, _>(None, &mut seeded_rng(0));
         let built: usize = network.state().iter().map(|(_, value)| value.len()).sum();
         assert_eq!(architecture.check().unwrap(), built, "{}", architecture.describe());
     }
+}
+
+#[test]
+fn deep_convnet_needs_a_4x4_input_for_its_three_poolings() {
+    for [h, w] in [[3, 9], [9, 3], [3, 3]] {
+        let err = Architecture::deep_convnet([1, h, w], 10, None, false).check().unwrap_err();
+        assert!(err.to_string().contains(&format!("a {h}x{w} input is too small for DeepConvNet")), "{err}");
+    }
+    assert!(Architecture::deep_convnet([1, 4, 4], 10, None, false).check().is_ok());
+    let huge = Architecture::deep_convnet([1, usize::MAX, usize::MAX], 10, None, false).check().unwrap_err();
+    assert!(huge.to_string().contains("more than 2^64"), "{huge}");
 }

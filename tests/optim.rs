@@ -122,15 +122,7 @@ fn adamw_matches_pytorch_and_leaves_biases_undecayed() {
 
 #[test]
 fn every_optimizer_by_name_descends_and_takes_its_learning_rate() {
-    for name in [
-        OptimizerName::Sgd,
-        OptimizerName::Momentum,
-        OptimizerName::Nesterov,
-        OptimizerName::AdaGrad,
-        OptimizerName::RmsProp,
-        OptimizerName::Adam,
-        OptimizerName::AdamW,
-    ] {
+    for name in OptimizerName::ALL {
         let mut optimizer = name.build::<f64>(name.default_learning_rate());
         let after = run(optimizer.as_mut());
         let distance = |p: &[f64]| {

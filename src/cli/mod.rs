@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mitbadak::layers::DropoutMode;
-use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head};
+use mitbadak::nets::{Activation, Architecture, DeepConvNetConfig, DropoutConfig, Head, SimpleConvNetConfig};
 
 /// Deep learning from scratch (밑바닥부터 시작하는 딥러닝), in Rust.
 #[derive(Debug, Parser)]
@@ -193,39 +193,22 @@ impl ArchArgs {
                 batch_norm: self.batch_norm,
                 dropout,
             },
-            ArchName::SimpleConvnet => match Architecture::simple_convnet([1, rows, cols], classes) {
-                Architecture::SimpleConvnet {
-                    input_dim,
-                    filter_num,
-                    filter_size,
-                    pad,
-                    stride,
-                    output_size,
-                    ..
-                } => {
-                    let hidden_size = one_hidden(100, "simple-convnet")?;
-                    Architecture::SimpleConvnet {
-                        input_dim,
-                        filter_num,
-                        filter_size,
-                        pad,
-                        stride,
-                        hidden_size,
-                        output_size,
-                    }
-                }
-                _ => unreachable!("simple_convnet builds a SimpleConvnet"),
-            },
-            ArchName::DeepConvnet => {
-                let hidden_size = one_hidden(50, "deep-convnet")?;
-                Architecture::DeepConvnet {
-                    input_dim: [1, rows, cols],
-                    hidden_size,
-                    output_size: classes,
-                    dropout,
-                    batch_norm: self.batch_norm,
-                }
+            ArchName::SimpleConvnet => SimpleConvNetConfig {
+                input_dim: [1, rows, cols],
+                hidden_size: one_hidden(SimpleConvNetConfig::default().hidden_size, "simple-convnet")?,
+                output_size: classes,
+                ..Default::default()
             }
+            .architecture(),
+            ArchName::DeepConvnet => DeepConvNetConfig {
+                input_dim: [1, rows, cols],
+                hidden_size: one_hidden(DeepConvNetConfig::default().hidden_size, "deep-convnet")?,
+                output_size: classes,
+                dropout,
+                batch_norm: self.batch_norm,
+                ..Default::default()
+            }
+            .architecture(),
         }))
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::deep_conv_net::deep_conv_state_len;
+use super::deep_conv_net::{deep_conv_output_side, deep_conv_state_len};
 use super::{
     Activation, DeepConvNet, DeepConvNetConfig, DropoutConfig, Head, MultiLayerNet, MultiLayerNetConfig,
     Network, SimpleConvNet, SimpleConvNetConfig, TwoLayerNet, WeightInit,
@@ -194,11 +194,9 @@ impl Architecture {
                     ("output_size", *output_size),
                 ])?;
                 check_dropout(dropout)?;
-                if conv_output(h.min(w), 2, 2, 0)
-                    .and_then(|s| conv_output(s + 2, 2, 2, 0))
-                    .and_then(|s| conv_output(s, 2, 2, 0))
-                    .is_none()
-                {
+                // a side so large that padding it overflows is not too small: its count is refused below
+                let too_small = |side: usize| side < usize::MAX / 2 && deep_conv_output_side(side).is_none();
+                if too_small(h) || too_small(w) {
                     return Err(invalid(format!(
                         "a {h}x{w} input is too small for DeepConvNet's three 2x2 poolings: it needs at least 4x4"
                     )));
@@ -291,16 +289,7 @@ impl Architecture {
 
     /// The book's `SimpleConvNet` for samples of `input_dim` and `classes` classes.
     pub fn simple_convnet(input_dim: [usize; 3], classes: usize) -> Architecture {
-        let c = SimpleConvNetConfig { input_dim, output_size: classes, ..Default::default() };
-        Architecture::SimpleConvnet {
-            input_dim,
-            filter_num: c.filter_num,
-            filter_size: c.filter_size,
-            pad: c.pad,
-            stride: c.stride,
-            hidden_size: c.hidden_size,
-            output_size: classes,
-        }
+        SimpleConvNetConfig { input_dim, output_size: classes, ..Default::default() }.architecture()
     }
 
     /// The book's `DeepConvNet` for samples of `input_dim` and `classes` classes, with
@@ -311,8 +300,8 @@ impl Architecture {
         dropout: Option<DropoutConfig>,
         batch_norm: bool,
     ) -> Architecture {
-        let hidden_size = DeepConvNetConfig::default().hidden_size;
-        Architecture::DeepConvnet { input_dim, hidden_size, output_size: classes, dropout, batch_norm }
+        DeepConvNetConfig { input_dim, output_size: classes, dropout, batch_norm, ..Default::default() }
+            .architecture()
     }
 
     /// The book's DeepConvNet dropout: 0.5, inverted.

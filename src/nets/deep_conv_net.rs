@@ -15,7 +15,6 @@ use ndarray::Array1;
 use super::architecture::{affine_len, conv_output};
 use super::{Architecture, DropoutConfig, Network, WeightInit, gaussian, gaussian_array};
 use crate::Float;
-use crate::layers::im2col::output_size;
 use crate::layers::{
     Affine, BatchNormalization, Convolution, Dropout, DropoutMode, Layer, LossLayer, Pooling, Relu,
     SoftmaxWithLoss,
@@ -28,26 +27,34 @@ const CONVOLUTIONS: [(usize, usize); 6] = [(16, 1), (16, 1), (32, 1), (32, 2), (
 /// The filters' side.
 const FILTER: usize = 3;
 
+/// The side of the last pooling's output for an input side of `side`: the six convolutions
+/// and three poolings applied in turn, or `None` when the input is too small for them.
+pub(super) fn deep_conv_output_side(mut side: usize) -> Option<usize> {
+    for (i, &(_, pad)) in CONVOLUTIONS.iter().enumerate() {
+        side = conv_output(side, FILTER, 1, pad)?;
+        if i % 2 == 1 {
+            side = conv_output(side, 2, 2, 0)?;
+        }
+    }
+    Some(side)
+}
+
 /// The values in a DeepConvNet's state (parameters, and batch normalisation's statistics),
 /// or `None` when the input is too small for its poolings or the count overflows.
 pub(super) fn deep_conv_state_len(
-    [mut channels, mut h, mut w]: [usize; 3],
+    [mut channels, h, w]: [usize; 3],
     hidden_size: usize,
     output_size: usize,
     batch_norm: bool,
 ) -> Option<usize> {
     let mut values = 0usize;
-    for (i, &(filters, pad)) in CONVOLUTIONS.iter().enumerate() {
+    for &(filters, _) in &CONVOLUTIONS {
         let weights = filters.checked_mul(channels)?.checked_mul(FILTER * FILTER)?;
         let statistics = if batch_norm { 4 * filters } else { 0 };
         values = values.checked_add(weights)?.checked_add(filters + statistics)?;
-        (h, w) = (conv_output(h, FILTER, 1, pad)?, conv_output(w, FILTER, 1, pad)?);
         channels = filters;
-        if i % 2 == 1 {
-            (h, w) = (conv_output(h, 2, 2, 0)?, conv_output(w, 2, 2, 0)?);
-        }
     }
-    let flat = channels.checked_mul(h)?.checked_mul(w)?;
+    let flat = channels.checked_mul(deep_conv_output_side(h)?)?.checked_mul(deep_conv_output_side(w)?)?;
     values.checked_add(affine_len(flat, hidden_size)?)?.checked_add(affine_len(hidden_size, output_size)?)
 }
 
@@ -83,6 +90,19 @@ impl Default for DeepConvNetConfig {
     }
 }
 
+impl DeepConvNetConfig {
+    /// The [`Architecture`] of the network this config builds (what its model file keeps).
+    pub fn architecture(&self) -> Architecture {
+        Architecture::DeepConvnet {
+            input_dim: self.input_dim,
+            hidden_size: self.hidden_size,
+            output_size: self.output_size,
+            dropout: self.dropout,
+            batch_norm: self.batch_norm,
+        }
+    }
+}
+
 /// The deep convolutional classifier of chapter 8. Parameters `W1, b1 ... W6, b6` (the
 /// filters), `W7, b7`, `W8, b8`; with batch normalisation also `gamma1, beta1 ... gamma6, beta6`.
 pub struct DeepConvNet<T: Float> {
@@ -96,7 +116,7 @@ impl<T: Float> DeepConvNet<T> {
     ///
     /// **Panics** if the input is too small for three poolings ([`Architecture::check`] says).
     pub fn new<R: rand::Rng + ?Sized>(config: &DeepConvNetConfig, rng: &mut R) -> Self {
-        let [mut channels, mut h, mut w] = config.input_dim;
+        let [mut channels, h, w] = config.input_dim;
         let mut layers: Vec<Box<dyn Layer<T>>> = Vec::new();
         for (i, &(filters, pad)) in CONVOLUTIONS.iter().enumerate() {
             let fan_in = channels * FILTER * FILTER;
@@ -112,13 +132,15 @@ impl<T: Float> DeepConvNet<T> {
                 layers.push(Box::new(BatchNormalization::new(filters)));
             }
             layers.push(Box::new(Relu::new()));
-            (channels, h, w) = (filters, output_size(h, FILTER, 1, pad), output_size(w, FILTER, 1, pad));
+            channels = filters;
             if i % 2 == 1 {
                 layers.push(Box::new(Pooling::max_2x2()));
-                (h, w) = (output_size(h, 2, 2, 0), output_size(w, 2, 2, 0));
             }
         }
-        let flat = channels * h * w;
+        let too_small = "an input too small for three poolings (Architecture::check says)";
+        let flat = channels
+            * deep_conv_output_side(h).expect(too_small)
+            * deep_conv_output_side(w).expect(too_small);
         let w7 = gaussian(flat, config.hidden_size, config.weight_init.std(flat), rng);
         let w8 =
             gaussian(config.hidden_size, config.output_size, config.weight_init.std(config.hidden_size), rng);
@@ -132,14 +154,11 @@ impl<T: Float> DeepConvNet<T> {
         if let Some(d) = config.dropout {
             layers.push(Box::new(Dropout::new(d.ratio, d.mode, dropout_seed.wrapping_add(1))));
         }
-        let architecture = Architecture::DeepConvnet {
-            input_dim: config.input_dim,
-            hidden_size: config.hidden_size,
-            output_size: config.output_size,
-            dropout: config.dropout,
-            batch_norm: config.batch_norm,
-        };
-        DeepConvNet { layers, last_layer: Box::new(SoftmaxWithLoss::new()), architecture }
+        DeepConvNet {
+            layers,
+            last_layer: Box::new(SoftmaxWithLoss::new()),
+            architecture: config.architecture(),
+        }
     }
 }
 

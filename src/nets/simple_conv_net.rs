@@ -55,6 +55,19 @@ impl SimpleConvNetConfig {
         );
         self.filter_num * (oh / 2) * (ow / 2)
     }
+
+    /// The [`Architecture`] of the network this config builds (what its model file keeps).
+    pub fn architecture(&self) -> Architecture {
+        Architecture::SimpleConvnet {
+            input_dim: self.input_dim,
+            filter_num: self.filter_num,
+            filter_size: self.filter_size,
+            pad: self.pad,
+            stride: self.stride,
+            hidden_size: self.hidden_size,
+            output_size: self.output_size,
+        }
+    }
 }
 
 /// A one-convolution classifier. Parameters `W1, b1` (the filters), `W2, b2`, `W3, b3`.
@@ -84,16 +97,11 @@ impl<T: Float> SimpleConvNet<T> {
             Box::new(Relu::new()),
             Box::new(Affine::new(w3, Array1::zeros(config.output_size))),
         ];
-        let architecture = Architecture::SimpleConvnet {
-            input_dim: config.input_dim,
-            filter_num: f,
-            filter_size: k,
-            pad: config.pad,
-            stride: config.stride,
-            hidden_size: config.hidden_size,
-            output_size: config.output_size,
-        };
-        SimpleConvNet { layers, last_layer: Box::new(SoftmaxWithLoss::new()), architecture }
+        SimpleConvNet {
+            layers,
+            last_layer: Box::new(SoftmaxWithLoss::new()),
+            architecture: config.architecture(),
+        }
     }
 }
 

@@ -7,6 +7,10 @@ use std::process::Command;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use mitbadak::gradient::gradient_check;
+use mitbadak::nets::Network;
+use mitbadak::targets::AsTargets;
+use ndarray::ArrayD;
 
 /// The bytes of an IDX file of unsigned bytes with `dims` and `data`.
 pub fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
@@ -62,6 +66,22 @@ pub fn reference_file(name: &str) -> Option<PathBuf> {
             path.display()
         );
         None
+    }
+}
+
+/// Checks every parameter's backpropagated gradient against central differences, in f64:
+/// a relative error under 1e-6 everywhere, and at least one parameter checked.
+pub fn assert_gradients_agree(net: &mut dyn Network<f64>, x: &ArrayD<f64>, t: &dyn AsTargets<f64>) {
+    let checks = gradient_check(net, x, t).unwrap();
+    assert!(!checks.is_empty(), "{}: no parameter was checked", net.name());
+    for c in checks {
+        assert!(
+            c.max_rel_error < 1e-6,
+            "{}: {} max relative error {:e}",
+            net.name(),
+            c.name,
+            c.max_rel_error
+        );
     }
 }
 
