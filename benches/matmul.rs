@@ -72,9 +72,19 @@ fn sparse_rows(c: &mut Criterion, x: &Array2<f32>, w1: &Array2<f32>, dout: &Arra
         b.iter(|| rows.dot_into(w1.as_slice().unwrap(), w1.ncols(), &mut out, false))
     });
     let mut dw = vec![0.0; x.ncols() * dout.ncols()];
-    c.bench_function("xT·dout 784x100x50/sparse rows found once", |b| {
+    rows.index_columns();
+    c.bench_function("xT·dout 784x100x50/sparse rows found and sorted by column once", |b| {
         b.iter(|| rows.t_dot_into(dout.as_slice().unwrap(), dout.ncols(), &mut dw, false))
     });
+    let unsorted = SparseRows::from_dense(x.as_slice().unwrap(), x.nrows(), x.ncols());
+    c.bench_function("sorting the nonzeros of a batch 100x784 by column (and copying them)", |b| {
+        b.iter(|| {
+            let mut rows = unsorted.clone();
+            rows.index_columns();
+            rows
+        })
+    });
+    c.bench_function("copying the nonzeros of a batch 100x784", |b| b.iter(|| unsorted.clone()));
     c.bench_function("finding the nonzeros of a batch 100x784", |b| {
         b.iter(|| SparseRows::from_dense(x.as_slice().unwrap(), x.nrows(), x.ncols()))
     });

@@ -499,8 +499,12 @@ impl Helper<'_> {
                 let batch = waiting.take().unwrap_or_else(|| {
                     made += 1;
                     let batch_mask = self.sampler.next_batch();
+                    let mut x = self.data.train.input_batch(&batch_mask, &self.input_shape);
+                    if let Input::Sparse(rows) = &mut x {
+                        rows.index_columns(); // for xᵀ·dout, done here rather than in the step
+                    }
                     Batch {
-                        x: self.data.train.input_batch(&batch_mask, &self.input_shape),
+                        x,
                         t: self.data.train.labels_of(&batch_mask),
                         sampler_position: self.sampler.position(),
                     }

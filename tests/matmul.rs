@@ -131,6 +131,39 @@ mod sparse {
         }
     }
 
+    /// `xᵀ·dout` reads the nonzeros sorted by column, kept with the matrix: refilling the
+    /// matrix, or adding rows, must not leave the old sort in use.
+    #[test]
+    fn the_column_sort_follows_the_matrix_as_it_changes() {
+        let (k, m, n) = (30, 20, 9);
+        let dout = dense(k + 1, n, 5);
+        let t_dot = |sparse: &mut SparseRows, rows: usize| {
+            let mut c = Array2::zeros((m, n));
+            sparse.t_dot_into(
+                dout.as_slice().unwrap()[..rows * n].as_ref(),
+                n,
+                c.as_slice_mut().unwrap(),
+                false,
+            );
+            c
+        };
+        let (a, b) = (sparse_matrix(k, m, 0.3, 1), sparse_matrix(k, m, 0.3, 2));
+        let mut sparse = SparseRows::from_dense(a.as_slice().unwrap(), k, m);
+        sparse.index_columns();
+        let want_a = matmul_reference(a.t(), dout.slice(ndarray::s![..k, ..]));
+        assert_close(&t_dot(&mut sparse, k), &want_a, "indexed first");
+
+        sparse.fill_from(b.as_slice().unwrap(), k, m);
+        let want_b = matmul_reference(b.t(), dout.slice(ndarray::s![..k, ..]));
+        assert_close(&t_dot(&mut sparse, k), &want_b, "refilled after a product");
+
+        sparse.push_row([(3, 0.5), (17, -2.0)]);
+        let mut b_longer = Array2::zeros((k + 1, m));
+        b_longer.slice_mut(ndarray::s![..k, ..]).assign(&b);
+        (b_longer[[k, 3]], b_longer[[k, 17]]) = (0.5, -2.0);
+        assert_close(&t_dot(&mut sparse, k + 1), &matmul_reference(b_longer.t(), dout.view()), "a row added");
+    }
+
     #[test]
     fn matmul_takes_the_sparse_path_for_sparse_inputs_and_agrees() {
         // the seed's shapes: x·W1 and xᵀ·dout with MNIST-like input

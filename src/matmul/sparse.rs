@@ -2,19 +2,24 @@
 //!
 //! Why this is fast: 81% of MNIST's pixels are 0, so the first layer's `x·W` and `xᵀ·dout`
 //! need a fifth of the multiply-adds of a dense product, and `x` in CSR (the position and
-//! value of each nonzero) takes a third of the memory of the dense batch, so `x`, `W` and
-//! `dW` together fit the L2 cache. [`SparseRows`] is built once per batch and serves both
-//! products. For each nonzero `a[i][p]`:
+//! value of each nonzero) takes a third of the memory of the dense batch. [`SparseRows`] is
+//! built once per batch and serves both products, with one kernel: for each row `i`,
+//! [`SparseRows::dot_into`] adds `a[i][p]·b[p, :]` over the row's nonzeros into a block of up
+//! to 64 columns of row `i` of `c`, held in registers, and writes the block once.
 //!
-//! - [`SparseRows::dot_into`] adds `a[i][p]·b[p, :]` into a block of up to 64 columns of row
-//!   `i` of `c`, held in registers;
-//! - [`SparseRows::t_dot_into`] adds `a[r][p]·b[r, :]`, held in registers, into row `p` of `c`.
+//! [`SparseRows::t_dot_into`] is the same kernel on `aᵀ`: the nonzeros sorted by column once
+//! ([`SparseRows::index_columns`], a counting sort), so that row `p` of `xᵀ·dout` is summed in
+//! registers from rows of `dout`, and written once. For the seed's batch that took 37 µs,
+//! against about 70 µs for scattering each `a[r][p]·b[r, :]` into row `p` of `c` (a load and
+//! a store of a row of `c` per nonzero); the sort itself takes about 35 µs, which the
+//! training loop spends on the thread that makes the batches. The sums run over the same
+//! terms in the same order either way, so the results are the same floats.
 //!
-//! The rows of `b` (or `c`) they visit at random stay in the L2 cache: for the seed's
-//! network `W1`, `dW1` and the batch in CSR take 430 KB together. (Tiling them into L1, as a
-//! dense GEMM blocks K, was measured: its bookkeeping cost what it saved.) The nonzeros of a
-//! dense row are found 8 at a time with a vector compare and a table of permutations.
-//! Everything is written once over [`Simd`] and runs with AVX2+FMA where the CPU has it.
+//! The rows of `b` that `x·W` visits at random stay in the L2 cache (`W1` is 157 KB). Tiling
+//! them into L1, as a dense GEMM blocks K, was measured twice: its bookkeeping cost more than
+//! it saved (46 µs against 41 µs for the seed's `x·W1`). The nonzeros of a dense row are
+//! found 8 at a time with a vector compare and a table of permutations. Everything is
+//! written once over [`Simd`] and runs with AVX2+FMA where the CPU has it.
 //!
 //! The plain reference is `super::matmul_reference`; `tests/matmul.rs` holds them together.
 
@@ -23,20 +28,29 @@ use super::simd::{Isa, Scalar, Simd, dispatch};
 /// Vectors of `c` a block keeps in registers: 8 of AVX2's 16, the rest hold `b` and `a[i][p]`.
 const BLOCK_VECTORS: usize = 8;
 
-/// Floats in a 64-byte cache line.
-const CACHE_LINE_FLOATS: usize = 16;
-
 /// A `rows x cols` matrix as its nonzeros, row by row in column order: row `r` holds
 /// `col[start[r]..start[r + 1]]` with values `value[start[r]..start[r + 1]]`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct SparseRows {
     rows: usize,
     cols: usize,
     start: Vec<usize>,
     col: Vec<u32>,
     value: Vec<f32>,
-    /// `selfᵀ·b` with its rows padded to whole vectors (scratch, kept to reuse its memory).
-    padded: Vec<f32>,
+    /// The same nonzeros column by column, `selfᵀ` as sparse rows, for `selfᵀ·b` (kept with
+    /// its memory when the matrix is refilled).
+    columns: Option<Box<SparseRows>>,
+    /// `columns` holds this matrix's nonzeros, not those of an earlier content.
+    columns_indexed: bool,
+}
+
+/// Two matrices are equal when they hold the same nonzeros, whether or not either has
+/// indexed its columns.
+impl PartialEq for SparseRows {
+    fn eq(&self, other: &Self) -> bool {
+        (self.rows, self.cols, &self.start, &self.col, &self.value)
+            == (other.rows, other.cols, &other.start, &other.col, &other.value)
+    }
 }
 
 impl SparseRows {
@@ -70,7 +84,7 @@ impl SparseRows {
 
     #[inline(always)]
     unsafe fn fill_with<S: Simd>(&mut self, s: S, a: &[f32], rows: usize, cols: usize) {
-        (self.rows, self.cols) = (rows, cols);
+        (self.rows, self.cols, self.columns_indexed) = (rows, cols, false);
         self.start.clear();
         self.col.clear();
         self.value.clear();
@@ -128,6 +142,7 @@ impl SparseRows {
         }
         self.rows += 1;
         self.start.push(self.col.len());
+        self.columns_indexed = false;
     }
 
     /// Appends a row of bytes given by their positions (increasing) and values, each value
@@ -149,10 +164,25 @@ impl SparseRows {
             positions.windows(2).all(|w| w[0] < w[1]),
             "SparseRows::push_bytes: positions must increase"
         );
-        self.col.extend(positions.iter().map(|&p| p as u32));
-        self.value.extend(values.iter().map(|&v| v as f32 * scale));
+        // written in plain loops over the spare capacity, which the compiler turns into vector
+        // code
+        let len = self.col.len();
+        self.col.reserve(positions.len());
+        self.value.reserve(values.len());
+        for (col, &p) in self.col.spare_capacity_mut().iter_mut().zip(positions) {
+            col.write(p as u32);
+        }
+        for (value, &v) in self.value.spare_capacity_mut().iter_mut().zip(values) {
+            value.write(v as f32 * scale);
+        }
+        // SAFETY: the loops above wrote the next positions.len() == values.len() entries of each
+        unsafe {
+            self.col.set_len(len + positions.len());
+            self.value.set_len(len + values.len());
+        }
         self.rows += 1;
         self.start.push(self.col.len());
+        self.columns_indexed = false;
     }
 
     /// `(rows, cols)`.
@@ -209,24 +239,60 @@ impl SparseRows {
             "SparseRows::t_dot_into: b or c does not fit ({m}, {k}) · ({k}, {n})"
         );
         assert_runs_here(isa, "t_dot_into");
-        match isa {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as in dot_into_on.
-            Isa::Avx2 => unsafe { self.t_dot_avx2(b, n, c, accumulate) },
-            _ => unsafe { self.t_dot_with(Scalar, b, n, c, accumulate) },
+        self.index_columns();
+        self.columns.as_mut().expect("indexed just now").dot_into_on(isa, b, n, c, accumulate)
+    }
+
+    /// Sorts the nonzeros by column (`selfᵀ` as sparse rows), for [`SparseRows::t_dot_into`],
+    /// unless that is done already. `t_dot_into` does it when needed; calling it first moves
+    /// the work elsewhere (the training loop has it done on the thread that makes the batches).
+    pub fn index_columns(&mut self) {
+        if self.columns_indexed {
+            return;
         }
+        let mut columns = self.columns.take().unwrap_or_default();
+        self.transpose_into(&mut columns);
+        (self.columns, self.columns_indexed) = (Some(columns), true);
+    }
+
+    /// `t = selfᵀ`, into `t`'s memory, by a counting sort: rows are visited in order, so each
+    /// column's nonzeros come out in row order. Its stores land all over `t` and take most of
+    /// its time; marking each column's rows in a bitmap kept in L1 first, and reading the
+    /// columns off it, was measured slower (55 µs against 36 µs for the seed's batch).
+    fn transpose_into(&self, t: &mut SparseRows) {
+        let nonzeros = self.col.len();
+        (t.rows, t.cols, t.columns_indexed) = (self.cols, self.rows, false);
+        // count each column's nonzeros, then turn the counts into where each column starts
+        t.start.clear();
+        t.start.resize(self.cols + 1, 0);
+        t.col.resize(nonzeros, 0);
+        t.value.resize(nonzeros, 0.0);
+        // (as slices, which the compiler knows do not overlap: it keeps each index in a register)
+        let (start, col, value) = (&mut t.start[..], &mut t.col[..], &mut t.value[..]);
+        for &p in &self.col {
+            start[p as usize] += 1;
+        }
+        let mut begin = 0;
+        for start in start.iter_mut() {
+            (begin, *start) = (begin + *start, begin);
+        }
+        for r in 0..self.rows {
+            for e in self.start[r]..self.start[r + 1] {
+                let p = self.col[e] as usize;
+                let next = start[p];
+                (col[next], value[next]) = (r as u32, self.value[e]);
+                start[p] = next + 1;
+            }
+        }
+        // each column's start has moved to its end, which is the next column's start
+        t.start.copy_within(0..self.cols, 1);
+        t.start[0] = 0;
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma,popcnt")]
     unsafe fn dot_avx2(&mut self, b: &[f32], n: usize, c: &mut [f32], accumulate: bool) {
         unsafe { self.dot_with(super::simd::Avx2, b, n, c, accumulate) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma,popcnt")]
-    unsafe fn t_dot_avx2(&mut self, b: &[f32], n: usize, c: &mut [f32], accumulate: bool) {
-        unsafe { self.t_dot_with(super::simd::Avx2, b, n, c, accumulate) }
     }
 
     #[inline(always)]
@@ -251,51 +317,6 @@ impl SparseRows {
                 };
                 j += width;
             }
-        }
-    }
-
-    /// Scatters into a copy of `c` whose rows are padded to whole vectors, so that every
-    /// update of a row is whole-vector loads and stores: a masked store for the last few
-    /// columns would cost more than the rest on AMD's Zen.
-    #[inline(always)]
-    unsafe fn t_dot_with<S: Simd>(&mut self, s: S, b: &[f32], n: usize, c: &mut [f32], accumulate: bool) {
-        let (m, ldp) = (self.cols, n.div_ceil(S::LANES) * S::LANES);
-        // zeros, aligned to a cache line so that no vector straddles two (left zero by the
-        // copy-out below, so only new room is cleared here)
-        let needed = m * ldp + CACHE_LINE_FLOATS;
-        if self.padded.len() < needed {
-            self.padded.clear();
-            self.padded.resize(needed, 0.0);
-        }
-        let align = self.padded.as_ptr().align_offset(CACHE_LINE_FLOATS * 4).min(CACHE_LINE_FLOATS);
-        let padded = &mut self.padded[align..align + m * ldp];
-        for r in 0..self.rows {
-            let entries = self.start[r]..self.start[r + 1];
-            let nonzeros = (&self.col[entries.clone()], &self.value[entries]);
-            let mut j = 0;
-            while j < n {
-                let width = (n - j).min(BLOCK_VECTORS * S::LANES);
-                // SAFETY: columns j..j + width of row r of b exist; padded rows are ldp wide.
-                unsafe {
-                    scatter_block(
-                        s,
-                        nonzeros,
-                        b.as_ptr().add(r * n + j),
-                        width,
-                        padded.as_mut_ptr().add(j),
-                        ldp,
-                    )
-                };
-                j += width;
-            }
-        }
-        for (c_row, padded_row) in c.chunks_exact_mut(n.max(1)).zip(padded.chunks_exact_mut(ldp.max(1))) {
-            if accumulate {
-                c_row.iter_mut().zip(padded_row.iter()).for_each(|(c, p)| *c += p);
-            } else {
-                c_row.copy_from_slice(&padded_row[..n]);
-            }
-            padded_row.fill(0.0);
         }
     }
 
@@ -403,56 +424,6 @@ unsafe fn gather_block_n<S: Simd, const NV: usize>(
             let out = c.add(NV * S::LANES);
             let sum = if accumulate { s.mul_add(one, s.load_masked(out, mask), acc_tail) } else { acc_tail };
             s.store_masked(out, sum, mask);
-        }
-    }
-}
-
-/// `c[position][0..width] += value·b[0..width]` for each nonzero, with `b` in registers
-/// (zero past `width`); `c`'s rows are padded, so whole vectors cover `width`.
-#[inline(always)]
-unsafe fn scatter_block<S: Simd>(s: S, nz: Nonzeros, b: *const f32, width: usize, c: *mut f32, ldc: usize) {
-    unsafe {
-        match width.div_ceil(S::LANES) {
-            0 => {}
-            1 => scatter_block_n::<S, 1>(s, nz, b, width, c, ldc),
-            2 => scatter_block_n::<S, 2>(s, nz, b, width, c, ldc),
-            3 => scatter_block_n::<S, 3>(s, nz, b, width, c, ldc),
-            4 => scatter_block_n::<S, 4>(s, nz, b, width, c, ldc),
-            5 => scatter_block_n::<S, 5>(s, nz, b, width, c, ldc),
-            6 => scatter_block_n::<S, 6>(s, nz, b, width, c, ldc),
-            7 => scatter_block_n::<S, 7>(s, nz, b, width, c, ldc),
-            _ => scatter_block_n::<S, 8>(s, nz, b, width, c, ldc),
-        }
-    }
-}
-
-/// [`scatter_block`] over `NV` whole vectors, the last holding `b`'s final columns and zeros.
-#[inline(always)]
-unsafe fn scatter_block_n<S: Simd, const NV: usize>(
-    s: S,
-    (positions, values): Nonzeros,
-    b: *const f32,
-    width: usize,
-    c: *mut f32,
-    ldc: usize,
-) {
-    unsafe {
-        let mut row = [s.zero(); NV];
-        for (q, v) in row.iter_mut().enumerate() {
-            let left = width - q * S::LANES;
-            *v = if left >= S::LANES {
-                s.load(b.add(q * S::LANES))
-            } else {
-                s.load_masked(b.add(q * S::LANES), s.first_lanes(left))
-            };
-        }
-        for (&p, &value) in positions.iter().zip(values) {
-            let v = s.splat(value);
-            let out = c.add(p as usize * ldc);
-            for (q, b) in row.iter().enumerate() {
-                let o = out.add(q * S::LANES);
-                s.store(o, s.mul_add(v, *b, s.load(o)));
-            }
         }
     }
 }
