@@ -12,7 +12,7 @@ use super::idx::{IdxArray, IdxReader, read_idx};
 use crate::Error;
 use crate::error::Result;
 use crate::layers::Input;
-use crate::matmul::simd::nonzero_bytes;
+use crate::matmul::simd::{nonzero_bytes, prefetch};
 use crate::matmul::{SPARSE_MAX_DENSITY, SparseRows};
 use crate::targets::{OwnedTargets, one_hot};
 
@@ -33,6 +33,10 @@ const READ_CHUNK_BYTES: usize = 1 << 20;
 
 /// The largest image a data set holds: pixel positions are kept in 16 bits.
 pub const MAX_IMAGE_PIXELS: usize = 1 << 16;
+
+/// How many images ahead of the one it copies a batch asks for its pixels: far enough that
+/// they arrive from memory in time, near enough that they are still in the cache when copied.
+const PREFETCH_AHEAD: usize = 8;
 
 /// One split (train or test) of a data set: each image as the positions and byte values of
 /// its nonzero pixels, and the labels.
@@ -156,7 +160,12 @@ impl Dataset {
         }
         let nonzeros = indices.iter().map(|&i| (self.start[i + 1] - self.start[i]) as usize).sum();
         let mut rows = SparseRows::with_capacity(self.sample_size(), indices.len(), nonzeros);
-        for &i in indices {
+        for (k, &i) in indices.iter().enumerate() {
+            if let Some(&ahead) = indices.get(k + PREFETCH_AHEAD) {
+                let (positions, values) = self.pixels_of(ahead);
+                prefetch(positions);
+                prefetch(values);
+            }
             let (positions, values) = self.pixels_of(i);
             rows.push_bytes(positions, values, 1.0 / 255.0);
         }
