@@ -93,8 +93,9 @@ impl RngState {
     }
 }
 
-/// Which data a run trains on: where it was read, its sizes, and a hash of its contents.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Which data a run trains on: where it was read, its sizes, and a hash of its contents
+/// (the default is no data: empty sizes, zero hash).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataFingerprint {
     /// The directory it was read from (absolute where it could be made so).
     pub dir: PathBuf,
@@ -146,9 +147,7 @@ pub fn save_checkpoint(
     write_atomic(path, &encode_checkpoint(path, network, optimizer, state, history)?)
 }
 
-/// The bytes [`save_checkpoint`] writes, for a caller that writes them elsewhere or later (the
-/// training loop hands them to a thread, so that training goes on while the disk syncs them);
-/// `path` names the file in errors.
+/// The bytes [`save_checkpoint`] writes.
 ///
 /// **Errors** if the checkpoint cannot be encoded.
 pub fn encode_checkpoint(
@@ -158,35 +157,67 @@ pub fn encode_checkpoint(
     state: &TrainingState,
     history: &History,
 ) -> Result<Vec<u8>> {
-    let mut tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
-    let f32_bytes = |values: ndarray::ArrayViewD<f32>| values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let param_names: Vec<String> = network.params().into_iter().map(|p| p.name).collect();
-    for (name, value) in network.state() {
-        tensors.push((name, value.shape().to_vec(), Dtype::F32, f32_bytes(value.view())));
-    }
-    for (slot, arrays) in optimizer.state_mut().slots {
-        for (name, array) in param_names.iter().zip(arrays.iter()) {
-            let key = slot_key(slot, name);
-            tensors.push((key, array.shape().to_vec(), Dtype::F32, f32_bytes(array.view())));
-        }
-    }
-    let loss: Vec<u8> = history.loss.iter().flat_map(|l| l.to_le_bytes()).collect();
-    tensors.push((loss_key(), vec![history.loss.len()], Dtype::F64, loss));
+    CheckpointArrays::capture(network, optimizer, history).encode(path, state)
+}
 
-    let architecture = serde_json::to_string(&network.architecture()).expect("an architecture serialises");
-    let metadata = HashMap::from([
-        (ARCHITECTURE_KEY.to_string(), architecture),
-        (FORMAT_KEY.to_string(), format!("mitbadak {} checkpoint", env!("CARGO_PKG_VERSION"))),
-        ("iteration".to_string(), state.iteration.to_string()),
-        (TRAINING_KEY.to_string(), serde_json::to_string(state).expect("a training state serialises")),
-    ]);
-    let views = tensors.iter().map(|(name, shape, dtype, bytes)| {
-        (name.clone(), TensorView::new(*dtype, shape.clone(), bytes).expect("sizes agree by construction"))
-    });
-    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format {
-        path: path.to_path_buf(),
-        message: format!("could not encode the checkpoint: {e}"),
-    })
+/// A checkpoint's arrays, copied when it is taken, and its architecture: for a caller that
+/// completes the training state later (the training loop writes a checkpoint once the
+/// accuracies measured up to it are in, while training goes on).
+#[derive(Debug, Clone)]
+pub struct CheckpointArrays {
+    architecture: String,
+    /// Name, shape, type and little-endian bytes of each tensor.
+    tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)>,
+}
+
+impl CheckpointArrays {
+    /// Copies the network's state, the optimizer's arrays and the losses so far.
+    pub fn capture(
+        network: &mut dyn Network<f32>,
+        optimizer: &mut dyn Optimizer<f32>,
+        history: &History,
+    ) -> Self {
+        let mut tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
+        let f32_bytes =
+            |values: ndarray::ArrayViewD<f32>| values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let param_names: Vec<String> = network.params().into_iter().map(|p| p.name).collect();
+        for (name, value) in network.state() {
+            tensors.push((name, value.shape().to_vec(), Dtype::F32, f32_bytes(value.view())));
+        }
+        for (slot, arrays) in optimizer.state_mut().slots {
+            for (name, array) in param_names.iter().zip(arrays.iter()) {
+                let key = slot_key(slot, name);
+                tensors.push((key, array.shape().to_vec(), Dtype::F32, f32_bytes(array.view())));
+            }
+        }
+        let loss: Vec<u8> = history.loss.iter().flat_map(|l| l.to_le_bytes()).collect();
+        tensors.push((loss_key(), vec![history.loss.len()], Dtype::F64, loss));
+        let architecture =
+            serde_json::to_string(&network.architecture()).expect("an architecture serialises");
+        CheckpointArrays { architecture, tensors }
+    }
+
+    /// The checkpoint's bytes, with `state`; `path` names the file in errors.
+    ///
+    /// **Errors** if the checkpoint cannot be encoded.
+    pub fn encode(&self, path: &Path, state: &TrainingState) -> Result<Vec<u8>> {
+        let metadata = HashMap::from([
+            (ARCHITECTURE_KEY.to_string(), self.architecture.clone()),
+            (FORMAT_KEY.to_string(), format!("mitbadak {} checkpoint", env!("CARGO_PKG_VERSION"))),
+            ("iteration".to_string(), state.iteration.to_string()),
+            (TRAINING_KEY.to_string(), serde_json::to_string(state).expect("a training state serialises")),
+        ]);
+        let views = self.tensors.iter().map(|(name, shape, dtype, bytes)| {
+            (
+                name.clone(),
+                TensorView::new(*dtype, shape.clone(), bytes).expect("sizes agree by construction"),
+            )
+        });
+        safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            message: format!("could not encode the checkpoint: {e}"),
+        })
+    }
 }
 
 /// Reads what a checkpoint says about its run, without its arrays.

@@ -21,7 +21,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
-use crate::checkpoint::{DataFingerprint, RngState, TrainingState, encode_checkpoint, restore_checkpoint};
+use crate::checkpoint::{CheckpointArrays, DataFingerprint, RngState, TrainingState, restore_checkpoint};
 use crate::data::{Dataset, Mnist};
 use crate::error::Result;
 use crate::layers::Input;
@@ -315,7 +315,6 @@ fn run(
             ),
         ));
     }
-    let mut fingerprint = start.data;
     let train_eval_size = config.train_eval_size.map_or(train_size, |n| n.min(train_size));
     let helper = Helper {
         config,
@@ -327,21 +326,25 @@ fn run(
         made: start.iteration,
     };
     let mut history = start.history;
-    let mut last_checkpoint = start.checkpointed.then_some(start.iteration);
 
     std::thread::scope(|scope| {
         let (batch_sender, batches) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
         let (snapshots, jobs) = mpsc::channel::<(usize, Vec<ArrayD<f32>>)>();
         let (results, evaluations) = mpsc::channel::<Result<Evaluation>>();
         scope.spawn(move || helper.run(batch_sender, jobs, results));
-        // the first checkpoint needs the data's hash: it is taken while the first epoch trains
-        let mut hashing = (fingerprint.is_none() && config.checkpoint.is_some())
-            .then(|| scope.spawn(move || DataFingerprint::of(data)));
-        // a checkpoint being written (synced to disk) while training goes on
-        let mut writing: Option<ScopedJoinHandle<Result<()>>> = None;
+        let mut measurements = Measurements { results: evaluations, sent: 0, received: 0 };
+        let mut checkpoints = Checkpoints {
+            path: config.checkpoint.as_deref(),
+            // the first checkpoint needs the data's hash: it is taken while the first epoch trains
+            hashing: (start.data.is_none() && config.checkpoint.is_some())
+                .then(|| scope.spawn(move || DataFingerprint::of(data))),
+            fingerprint: start.data,
+            waiting: None,
+            writing: None,
+            last: start.checkpointed.then_some(start.iteration),
+        };
 
         let base_lr = optimizer.learning_rate();
-        let mut measuring = 0; // snapshots sent and not yet measured
         for i in start.iteration..config.iterations {
             let batch = batches.recv().expect("the helper makes every batch of the run");
             let mut loss = network.backprop_input(batch.x, &batch.t)? as f64;
@@ -349,8 +352,8 @@ fn run(
                 loss += network.apply_weight_decay(config.weight_decay) as f64;
             }
             if !loss.is_finite() {
-                written(writing.take())?;
-                return Err(diverged(loss, i + 1, base_lr, config.checkpoint.as_deref(), last_checkpoint));
+                checkpoints.finish(scope, &mut measurements, &mut history, progress)?;
+                return Err(diverged(loss, i + 1, base_lr, config.checkpoint.as_deref(), checkpoints.last));
             }
             optimizer.set_learning_rate(base_lr * config.schedule.factor(i));
             optimizer.update(&mut network.params());
@@ -359,20 +362,10 @@ fn run(
 
             if i % iter_per_epoch == 0 && i + 1 < config.iterations {
                 snapshots.send((i + 1, network.snapshot())).expect("the helper runs until the snapshots end");
-                measuring += 1;
+                measurements.sent += 1;
             }
             let stop = i + 1 < config.iterations && progress.should_stop();
-            if let Some(path) = config.checkpoint.as_deref().filter(|_| stop || (i + 1) % iter_per_epoch == 0)
-            {
-                // the measurements under way belong in the checkpoint: wait for them
-                for _ in 0..measuring {
-                    let measured = evaluations.recv().expect("the helper measures every snapshot");
-                    record(measured?, &mut history, progress);
-                }
-                measuring = 0;
-                if let Some(hashing) = hashing.take() {
-                    fingerprint = Some(join(hashing));
-                }
+            if checkpoints.path.is_some() && (stop || (i + 1) % iter_per_epoch == 0) {
                 let state = TrainingState {
                     iteration: i + 1,
                     config: config.clone(),
@@ -381,26 +374,22 @@ fn run(
                     optimizer_updates: optimizer.state_mut().updates.map(|u| *u),
                     sampler_position: batch.sampler_position,
                     rngs: network.rngs_mut().into_iter().map(|rng| RngState::of(rng)).collect(),
-                    evaluations: history.evaluations.clone(),
-                    data: fingerprint.clone().expect("known when there is a checkpoint"),
+                    evaluations: Vec::new(), // those up to this step, once they are all measured
+                    data: DataFingerprint::default(), // once the hash is taken
                 };
-                let bytes = encode_checkpoint(path, network, optimizer, &state, &history)?;
-                written(writing.take())?; // one write at a time, in order
-                writing = Some(scope.spawn(move || write_atomic(path, &bytes)));
-                last_checkpoint = Some(i + 1);
+                let arrays = CheckpointArrays::capture(network, optimizer, &history);
+                checkpoints.take(scope, arrays, state, &mut measurements, &mut history, progress)?;
             }
             if stop {
-                written(writing.take())?;
+                checkpoints.finish(scope, &mut measurements, &mut history, progress)?;
                 return Err(Error::Interrupted {
                     iteration: i + 1,
                     total: config.iterations,
                     checkpoint: config.checkpoint.clone(),
                 });
             }
-            while let Ok(measured) = evaluations.try_recv() {
-                measuring -= 1;
-                record(measured?, &mut history, progress);
-            }
+            measurements.record_ready(&mut history, progress)?;
+            checkpoints.write_if_complete(scope, &measurements, &history);
         }
         drop(snapshots);
         // the last measurement here, on the final weights, while the helper finishes its own
@@ -411,13 +400,116 @@ fn run(
                 break evaluation;
             }
         };
-        for measured in evaluations {
-            record(measured?, &mut history, progress);
-        }
+        measurements.wait_for(measurements.sent, &mut history, progress)?;
         record(last, &mut history, progress);
-        written(writing.take())
+        checkpoints.finish(scope, &mut measurements, &mut history, progress)
     })?;
     Ok(history)
+}
+
+/// The measurements of the snapshots sent to the helper, as they come back (in order).
+struct Measurements {
+    results: Receiver<Result<Evaluation>>,
+    /// Snapshots sent to be measured.
+    sent: usize,
+    /// Measurements received and recorded.
+    received: usize,
+}
+
+impl Measurements {
+    /// Records the measurements that have come in, without waiting.
+    fn record_ready(&mut self, history: &mut History, progress: &mut dyn Progress) -> Result<()> {
+        while let Ok(measured) = self.results.try_recv() {
+            self.received += 1;
+            record(measured?, history, progress);
+        }
+        Ok(())
+    }
+
+    /// Waits for the first `count` measurements and records them.
+    fn wait_for(&mut self, count: usize, history: &mut History, progress: &mut dyn Progress) -> Result<()> {
+        while self.received < count {
+            let measured = self.results.recv().expect("the helper measures every snapshot");
+            self.received += 1;
+            record(measured?, history, progress);
+        }
+        Ok(())
+    }
+}
+
+/// The run's checkpoints. One is taken at the end of each epoch (and when the run is asked to
+/// stop) and written once the accuracies measured up to its step are in: the helper measures
+/// them while training goes on, and waiting for it would hold training up. A checkpoint is
+/// written (synced to disk) on a thread of its own, one at a time and in order.
+struct Checkpoints<'scope, 'a> {
+    path: Option<&'a Path>,
+    /// The data's fingerprint, or the thread taking it.
+    fingerprint: Option<DataFingerprint>,
+    hashing: Option<ScopedJoinHandle<'scope, DataFingerprint>>,
+    /// A checkpoint taken and not yet written, and how many measurements it waits for.
+    waiting: Option<(CheckpointArrays, TrainingState, usize)>,
+    writing: Option<ScopedJoinHandle<'scope, Result<()>>>,
+    /// The step of the last checkpoint taken.
+    last: Option<usize>,
+}
+
+impl<'scope, 'a: 'scope> Checkpoints<'scope, 'a> {
+    /// Takes a checkpoint of `arrays` at `state`, to be written once the measurements sent so
+    /// far are in (after writing the one still waiting, if any: the helper is an epoch behind).
+    fn take(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        arrays: CheckpointArrays,
+        state: TrainingState,
+        measurements: &mut Measurements,
+        history: &mut History,
+        progress: &mut dyn Progress,
+    ) -> Result<()> {
+        self.finish(scope, measurements, history, progress)?;
+        self.last = Some(state.iteration);
+        self.waiting = Some((arrays, state, measurements.sent));
+        Ok(())
+    }
+
+    /// Writes the waiting checkpoint if the measurements it holds are all in.
+    fn write_if_complete(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        measurements: &Measurements,
+        history: &History,
+    ) {
+        if self.waiting.as_ref().is_some_and(|(_, _, needs)| measurements.received >= *needs) {
+            let (arrays, mut state, _) = self.waiting.take().expect("checked just now");
+            let measured = history.evaluations.iter().take_while(|e| e.iteration <= state.iteration);
+            state.evaluations = measured.cloned().collect();
+            if let Some(hashing) = self.hashing.take() {
+                self.fingerprint = Some(join(hashing));
+            }
+            state.data = self.fingerprint.clone().expect("known when there is a checkpoint");
+            let path = self.path.expect("a checkpoint is taken only with a path");
+            let previous = self.writing.take();
+            self.writing = Some(scope.spawn(move || {
+                written(previous)?; // one write at a time, in order
+                write_atomic(path, &arrays.encode(path, &state)?)
+            }));
+        }
+    }
+
+    /// Waits for the measurements the waiting checkpoint holds, writes it, and waits for the
+    /// writing to end.
+    fn finish(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        measurements: &mut Measurements,
+        history: &mut History,
+        progress: &mut dyn Progress,
+    ) -> Result<()> {
+        if let Some((_, _, needs)) = self.waiting {
+            measurements.wait_for(needs, history, progress)?;
+            self.write_if_complete(scope, measurements, history);
+        }
+        written(self.writing.take())
+    }
 }
 
 /// Waits for the checkpoint being written, if one is, and returns how the write went.
