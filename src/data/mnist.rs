@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, ArrayD, IxDyn};
 
+use super::cache;
 use super::idx::{IdxArray, IdxReader, read_idx};
 use crate::Error;
 use crate::error::Result;
@@ -45,7 +46,7 @@ const PREFETCH_AHEAD: usize = 8;
 /// each: 32 MB for all 70,000 images instead of 55 MB as bytes (220 MB as `f32`). A
 /// mini-batch comes out as sparse rows for a first layer that can use them ([`Input`]), or
 /// as a dense `f32` array normalised as it is gathered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Dataset {
     /// Image `i` is `position[start[i]..start[i + 1]]`, `value[start[i]..start[i + 1]]`.
     start: Vec<u32>,
@@ -55,7 +56,20 @@ pub struct Dataset {
     pub labels: Vec<u8>,
     /// `(rows, cols)` of one image: `(28, 28)` for MNIST.
     pub image_shape: (usize, usize),
+    /// The part of [`Dataset::fingerprint`] that hashes the pixels, when the data cache had
+    /// it (the labels are public, and hashed each time).
+    known_pixels_hash: Option<u64>,
 }
+
+/// Two splits are equal when they hold the same images and labels.
+impl PartialEq for Dataset {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.start, &self.position, &self.value, &self.labels, self.image_shape)
+            == (&other.start, &other.position, &other.value, &other.labels, other.image_shape)
+    }
+}
+
+impl Eq for Dataset {}
 
 impl Dataset {
     /// An empty split of images of `image_shape` (at most [`MAX_IMAGE_PIXELS`] pixels).
@@ -66,7 +80,33 @@ impl Dataset {
             image_shape.0 * image_shape.1 <= MAX_IMAGE_PIXELS,
             "Dataset::new: images of {image_shape:?} are too large"
         );
-        Dataset { start: vec![0], position: Vec::new(), value: Vec::new(), labels: Vec::new(), image_shape }
+        Dataset::from_parts(image_shape, vec![0], Vec::new(), Vec::new(), Vec::new())
+    }
+
+    /// A split from its arrays, as [`Dataset::parts`] gives them (the data cache's).
+    pub(crate) fn from_parts(
+        image_shape: (usize, usize),
+        start: Vec<u32>,
+        position: Vec<u16>,
+        value: Vec<u8>,
+        labels: Vec<u8>,
+    ) -> Self {
+        Dataset { start, position, value, labels, image_shape, known_pixels_hash: None }
+    }
+
+    /// Where each image starts, and the positions and values of all nonzero pixels.
+    pub(crate) fn parts(&self) -> (&[u32], &[u16], &[u8]) {
+        (&self.start, &self.position, &self.value)
+    }
+
+    /// The bytes the arrays take.
+    pub(crate) fn stored_bytes(&self) -> usize {
+        4 * self.start.len() + 3 * self.position.len() + self.labels.len()
+    }
+
+    /// Takes `hash` as this split's [`Dataset::pixels_hash`], as the data cache recorded it.
+    pub(crate) fn set_known_pixels_hash(&mut self, hash: u64) {
+        self.known_pixels_hash = Some(hash);
     }
 
     /// Appends whole images, given as their pixels in row-major order.
@@ -79,6 +119,7 @@ impl Dataset {
             nonzero_bytes(image, &mut self.position, &mut self.value);
             self.start.push(self.position.len() as u32);
         }
+        self.known_pixels_hash = None;
     }
 
     /// The number of images.
@@ -191,16 +232,29 @@ impl Dataset {
     /// A 64-bit FNV-1a hash of the images and labels: two splits with the same fingerprint
     /// hold the same data (a checkpoint keeps it, so that a run is resumed on its own data).
     pub fn fingerprint(&self) -> u64 {
+        let pixels = self.known_pixels_hash.unwrap_or_else(|| self.pixels_hash());
+        fnv1a(pixels, self.labels.iter().copied())
+    }
+
+    /// The fingerprint's hash as far as the pixels, before the labels are hashed onto it.
+    pub(crate) fn pixels_hash(&self) -> u64 {
         let bytes = self.start.iter().flat_map(|s| s.to_le_bytes());
         let bytes = bytes.chain(self.position.iter().flat_map(|p| p.to_le_bytes()));
-        let bytes = bytes.chain(self.value.iter().chain(&self.labels).copied());
-        bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ byte as u64).wrapping_mul(0x100_0000_01b3))
+        fnv1a(FNV_OFFSET_BASIS, bytes.chain(self.value.iter().copied()))
     }
 
     /// The labels of images `indices` as class indices.
     pub fn labels_of(&self, indices: &[usize]) -> Vec<usize> {
         indices.iter().map(|&i| self.labels[i] as usize).collect()
     }
+}
+
+/// FNV-1a's starting value.
+const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// `hash` carried on over `bytes` by 64-bit FNV-1a.
+fn fnv1a(hash: u64, bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(hash, |hash, byte| (hash ^ byte as u64).wrapping_mul(0x100_0000_01b3))
 }
 
 /// A data set of the MNIST layout: a training and a test split.
@@ -226,7 +280,12 @@ impl Mnist {
         if paths.iter().any(Option::is_none) {
             return Err(missing_files(dir));
         }
-        let [train_images, train_labels, test_images, test_labels] = paths.map(|p| p.expect("checked above"));
+        let paths = paths.map(|p| p.expect("checked above"));
+        let key = cache::key_of(&paths);
+        if let Some(mnist) = key.as_deref().and_then(|key| cache::read(dir, key)) {
+            return Ok(mnist);
+        }
+        let [train_images, train_labels, test_images, test_labels] = paths;
         let (train, test) = std::thread::scope(|s| {
             // the two splits decompress in parallel
             let train = s.spawn(|| split(&train_images, &train_labels));
@@ -244,7 +303,12 @@ impl Mnist {
             });
         }
         let classes = train.labels.iter().chain(&test.labels).copied().max().map_or(0, |m| m as usize + 1);
-        Ok(Mnist { train, test, classes, dir: dir.to_path_buf() })
+        let mnist = Mnist { train, test, classes, dir: dir.to_path_buf() };
+        if let Some(key) = key {
+            // a directory that cannot be written only means no cache
+            let _ = cache::write(dir, &key, &mnist);
+        }
+        Ok(mnist)
     }
 
     /// The book's arrays: `((x_train, t_train), (x_test, t_test))` with `x` as `f32` in [0, 1]

@@ -1,5 +1,6 @@
 //! Data: the IDX reader, MNIST (and any data set of its layout), and where the files come from.
 
+pub mod cache;
 #[cfg(feature = "download")]
 pub mod download;
 pub mod idx;
