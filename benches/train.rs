@@ -1,10 +1,12 @@
-//! One training step of the seed's job (gather a batch, forward, backward, SGD update) and
-//! one evaluation pass over the test set, as `mitbadak train` runs them.
+//! One training step of the seed's job (gather a batch, forward, backward, SGD update), the
+//! batch gathering alone (the helper thread does it in a run), and one evaluation pass over
+//! the test set, as `mitbadak train` runs them.
 //!
 //! `cargo bench --bench train`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mitbadak::data::Mnist;
+use mitbadak::layers::Input;
 use mitbadak::nets::{Network, TwoLayerNet};
 use mitbadak::optim::{Optimizer, Sgd};
 use mitbadak::seeded_rng;
@@ -30,6 +32,23 @@ fn seed_job(c: &mut Criterion) {
         step(); // an epoch first, so that the weights (and the activations' zeros) look trained
     }
     c.bench_function("training step (TwoLayerNet 784-50-10, batch 100)", |b| b.iter(&mut step));
+
+    // the helper thread's share of a step: a random batch, gathered and sorted by column
+    let masks: Vec<Vec<usize>> =
+        (0..1000).map(|_| (0..100).map(|_| rng.random_range(0..60_000)).collect()).collect();
+    let mut next = masks.iter().cycle();
+    c.bench_function("gathering a random batch of 100 (sparse rows)", |b| {
+        b.iter(|| data.train.input_batch(next.next().unwrap(), &[784]))
+    });
+    c.bench_function("gathering a random batch of 100 and sorting it by column", |b| {
+        b.iter(|| {
+            let mut x = data.train.input_batch(next.next().unwrap(), &[784]);
+            if let Input::Sparse(rows) = &mut x {
+                rows.index_columns();
+            }
+            x
+        })
+    });
 
     let mut trained = TwoLayerNet::<f32>::new(784, 50, 10, 0.01, &mut seeded_rng(0));
     c.bench_function("evaluation pass (10000 test images)", |b| {
