@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_atomic;
 use crate::data::Mnist;
 use crate::error::{Result, shape_str};
 use crate::model_file::{ARCHITECTURE_KEY, FORMAT_KEY, TRAINING_STATE_PREFIX};
@@ -134,35 +133,9 @@ pub struct CheckpointInfo {
     pub state: TrainingState,
 }
 
-/// Writes a checkpoint of `network`, `optimizer` and `history` at `state` to `path`, atomically.
-///
-/// **Errors** if the file cannot be written.
-pub fn save_checkpoint(
-    path: &Path,
-    network: &mut dyn Network<f32>,
-    optimizer: &mut dyn Optimizer<f32>,
-    state: &TrainingState,
-    history: &History,
-) -> Result<()> {
-    write_atomic(path, &encode_checkpoint(path, network, optimizer, state, history)?)
-}
-
-/// The bytes [`save_checkpoint`] writes.
-///
-/// **Errors** if the checkpoint cannot be encoded.
-pub fn encode_checkpoint(
-    path: &Path,
-    network: &mut dyn Network<f32>,
-    optimizer: &mut dyn Optimizer<f32>,
-    state: &TrainingState,
-    history: &History,
-) -> Result<Vec<u8>> {
-    CheckpointArrays::capture(network, optimizer, history).encode(path, state)
-}
-
-/// A checkpoint's arrays, copied when it is taken, and its architecture: for a caller that
-/// completes the training state later (the training loop writes a checkpoint once the
-/// accuracies measured up to it are in, while training goes on).
+/// A checkpoint's arrays, copied when it is taken, and its architecture. The training state
+/// is given when it is encoded: the training loop writes a checkpoint once the accuracies
+/// measured up to it are in, while training goes on (and `write_atomic`s the bytes).
 #[derive(Debug, Clone)]
 pub struct CheckpointArrays {
     architecture: String,
