@@ -32,11 +32,9 @@ pub const CACHE_FILE: &str = ".mitbadak-data-cache";
 
 const MAGIC: &[u8] = b"mitbadak data cache 1\n";
 
-/// What ties a cache to the data files: each one's length and gzip trailer.
-pub(crate) type Key = Vec<u8>;
-
-/// The key of four data files, or `None` unless all four are gzip files that can be read.
-pub(crate) fn key_of(files: &[PathBuf]) -> Option<Key> {
+/// What ties a cache to the data files (each one's length and gzip trailer), or `None`
+/// unless all are gzip files that can be read.
+pub(crate) fn key_of(files: &[PathBuf]) -> Option<Vec<u8>> {
     let mut key = Vec::with_capacity(files.len() * 16);
     for path in files {
         if path.extension().is_none_or(|e| e != "gz") {
@@ -63,8 +61,7 @@ pub(crate) fn read(dir: &Path, key: &[u8]) -> Option<Mnist> {
     if reader.bytes(MAGIC.len())? != MAGIC || reader.bytes(key.len())? != key {
         return None;
     }
-    let train = reader.split()?;
-    let test = reader.split()?;
+    let (mut train, mut test) = (reader.split()?, reader.split()?);
     let mut crc = [0u8; 4];
     reader.file.read_exact(&mut crc).ok()?;
     if reader.left != 0
@@ -73,11 +70,9 @@ pub(crate) fn read(dir: &Path, key: &[u8]) -> Option<Mnist> {
     {
         return None;
     }
-    let classes = train.0.labels.iter().chain(&test.0.labels).copied().max().map_or(0, |m| m as usize + 1);
-    let mut mnist = Mnist { train: train.0, test: test.0, classes, dir: dir.to_path_buf() };
-    mnist.train.set_known_pixels_hash(train.1);
-    mnist.test.set_known_pixels_hash(test.1);
-    Some(mnist)
+    train.0.set_known_pixels_hash(train.1);
+    test.0.set_known_pixels_hash(test.1);
+    Some(Mnist::from_splits(train.0, test.0, dir))
 }
 
 /// Writes the cache of `mnist` for `key` into `dir`. A directory that cannot be written only
@@ -181,9 +176,8 @@ impl Reader {
         self.each_piece(images, 1, |b| labels.extend_from_slice(b))?;
         let sound = start.first() == Some(&0)
             && start.last().is_some_and(|&end| end as usize == nonzeros)
-            && start.windows(2).all(|w| w[0] <= w[1])
             && start.windows(2).all(|w| {
-                let image = &position[w[0] as usize..w[1] as usize];
+                let Some(image) = position.get(w[0] as usize..w[1] as usize) else { return false };
                 image.windows(2).all(|p| p[0] < p[1]) && image.last().is_none_or(|&p| (p as usize) < pixels)
             })
             && value.iter().all(|&v| v != 0);

@@ -232,12 +232,15 @@ impl Dataset {
     /// A 64-bit FNV-1a hash of the images and labels: two splits with the same fingerprint
     /// hold the same data (a checkpoint keeps it, so that a run is resumed on its own data).
     pub fn fingerprint(&self) -> u64 {
-        let pixels = self.known_pixels_hash.unwrap_or_else(|| self.pixels_hash());
-        fnv1a(pixels, self.labels.iter().copied())
+        fnv1a(self.pixels_hash(), self.labels.iter().copied())
     }
 
-    /// The fingerprint's hash as far as the pixels, before the labels are hashed onto it.
+    /// The fingerprint's hash as far as the pixels, before the labels are hashed onto it
+    /// (the data cache's, when it had it).
     pub(crate) fn pixels_hash(&self) -> u64 {
+        if let Some(known) = self.known_pixels_hash {
+            return known;
+        }
         let bytes = self.start.iter().flat_map(|s| s.to_le_bytes());
         let bytes = bytes.chain(self.position.iter().flat_map(|p| p.to_le_bytes()));
         fnv1a(FNV_OFFSET_BASIS, bytes.chain(self.value.iter().copied()))
@@ -302,13 +305,24 @@ impl Mnist {
                 ),
             });
         }
-        let classes = train.labels.iter().chain(&test.labels).copied().max().map_or(0, |m| m as usize + 1);
-        let mnist = Mnist { train, test, classes, dir: dir.to_path_buf() };
+        let mut mnist = Mnist::from_splits(train, test, dir);
         if let Some(key) = key {
+            // the cache records the pixels' hash; kept here too, for the fingerprint
+            for split in [&mut mnist.train, &mut mnist.test] {
+                let hash = split.pixels_hash();
+                split.set_known_pixels_hash(hash);
+            }
             // a directory that cannot be written only means no cache
             let _ = cache::write(dir, &key, &mnist);
         }
         Ok(mnist)
+    }
+
+    /// The data set of two splits of one image size, read from `dir`: its classes are one
+    /// more than the largest label of either.
+    pub(crate) fn from_splits(train: Dataset, test: Dataset, dir: &Path) -> Mnist {
+        let classes = train.labels.iter().chain(&test.labels).copied().max().map_or(0, |m| m as usize + 1);
+        Mnist { train, test, classes, dir: dir.to_path_buf() }
     }
 
     /// The book's arrays: `((x_train, t_train), (x_test, t_test))` with `x` as `f32` in [0, 1]
