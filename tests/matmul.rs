@@ -132,11 +132,11 @@ mod sparse {
     }
 
     /// `xᵀ·dout` reads the nonzeros sorted by column, kept with the matrix: refilling the
-    /// matrix, or adding rows, must not leave the old sort in use.
+    /// matrix, or adding rows (either way), must not leave the old sort in use.
     #[test]
     fn the_column_sort_follows_the_matrix_as_it_changes() {
         let (k, m, n) = (30, 20, 9);
-        let dout = dense(k + 1, n, 5);
+        let dout = dense(k + 2, n, 5);
         let t_dot = |sparse: &mut SparseRows, rows: usize| {
             let mut c = Array2::zeros((m, n));
             sparse.t_dot_into(
@@ -157,11 +157,23 @@ mod sparse {
         let want_b = matmul_reference(b.t(), dout.slice(ndarray::s![..k, ..]));
         assert_close(&t_dot(&mut sparse, k), &want_b, "refilled after a product");
 
-        sparse.push_row([(3, 0.5), (17, -2.0)]);
-        let mut b_longer = Array2::zeros((k + 1, m));
+        let mut b_longer = Array2::zeros((k + 2, m));
         b_longer.slice_mut(ndarray::s![..k, ..]).assign(&b);
+        sparse.push_row([(3, 0.5), (17, -2.0)]);
         (b_longer[[k, 3]], b_longer[[k, 17]]) = (0.5, -2.0);
-        assert_close(&t_dot(&mut sparse, k + 1), &matmul_reference(b_longer.t(), dout.view()), "a row added");
+        let want = matmul_reference(
+            b_longer.slice(ndarray::s![..k + 1, ..]).t(),
+            dout.slice(ndarray::s![..k + 1, ..]),
+        );
+        assert_close(&t_dot(&mut sparse, k + 1), &want, "a row added");
+
+        sparse.push_bytes(&[2, 9], &[51, 255], 1.0 / 255.0);
+        (b_longer[[k + 1, 2]], b_longer[[k + 1, 9]]) = (0.2, 1.0);
+        assert_close(
+            &t_dot(&mut sparse, k + 2),
+            &matmul_reference(b_longer.t(), dout.view()),
+            "a row of bytes added",
+        );
     }
 
     #[test]
