@@ -120,12 +120,17 @@ pub struct ArchArgs {
 }
 
 impl ArchArgs {
+    /// Whether flags beyond `--arch` shape the network: `--hidden`, `--activation`,
+    /// `--batch-norm` or `--dropout`.
+    fn describe_a_network(&self) -> bool {
+        self.hidden.is_some() || self.activation.is_some() || self.batch_norm || self.dropout.is_some()
+    }
+
     /// The network these flags name, for images of `image_shape` and `classes` classes, or
     /// `None` when no flag was given.
     fn architecture(&self, image_shape: (usize, usize), classes: usize) -> Result<Option<Architecture>> {
         let Some(arch) = self.arch else {
-            if self.hidden.is_some() || self.activation.is_some() || self.batch_norm || self.dropout.is_some()
-            {
+            if self.describe_a_network() {
                 bail!(
                     "--hidden, --activation, --batch-norm and --dropout describe a network: name it with --arch"
                 );

@@ -435,16 +435,26 @@ pub fn run(args: TrainArgs) -> Result<PathBuf> {
     Ok(out)
 }
 
+impl TrainArgs {
+    /// Whether the run is its network's recipe as it stands: no flag changes the network or
+    /// how it is trained (the seed, the data and where the run is written aside).
+    fn runs_the_recipe(&self) -> bool {
+        !self.arch.describe_a_network()
+            && self.optimizer.is_none()
+            && self.lr.is_none()
+            && self.schedule.is_none()
+            && self.init.is_none()
+            && self.weight_decay.is_none()
+            && self.batch_size.is_none()
+            && self.iters.is_none()
+            && self.epochs.is_none()
+    }
+}
+
 /// For a run of a recipe with a goal, and none of its settings changed by flags: whether it
 /// reached the goal's test accuracy within its time, data loading included.
 fn report_goal(args: &TrainArgs, architecture: &Architecture, test_acc: f64, seconds: f64) {
-    let recipe_as_is = args.optimizer.is_none()
-        && args.lr.is_none()
-        && args.schedule.is_none()
-        && args.epochs.is_none()
-        && args.iters.is_none()
-        && args.batch_size.is_none();
-    if let (Some((accuracy, limit)), true) = (recipe(architecture).goal, recipe_as_is) {
+    if let (Some((accuracy, limit)), true) = (recipe(architecture).goal, args.runs_the_recipe()) {
         let met = test_acc >= accuracy && seconds <= limit;
         println!(
             "goal of this recipe, test accuracy >= {:.2}% within {:.0} minutes: {} ({:.2}% in {:.1} minutes)",
@@ -473,4 +483,46 @@ fn refuse_unfinished(out: &Path) -> Result<()> {
         out.display(),
         out.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{Cli, Command};
+    use super::TrainArgs;
+
+    fn train_args(flags: &[&str]) -> TrainArgs {
+        let cli = Cli::try_parse_from(["mitbadak", "train"].iter().chain(flags)).unwrap();
+        match cli.command {
+            Command::Train(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_the_recipe_as_it_stands_is_held_to_its_goal() {
+        let arch = ["--arch", "deep-convnet"];
+        assert!(
+            train_args(&[&arch[..], &["--seed", "3", "--out", "runs/x", "--data-dir", "d"]].concat())
+                .runs_the_recipe()
+        );
+        let changes: [&[&str]; 11] = [
+            &["--hidden", "64"],
+            &["--batch-norm"],
+            &["--dropout", "0.3"],
+            &["--optimizer", "sgd"],
+            &["--lr", "0.01"],
+            &["--schedule", "constant"],
+            &["--init", "he"],
+            &["--weight-decay", "0.001"],
+            &["--batch-size", "50"],
+            &["--iters", "100"],
+            &["--epochs", "2"],
+        ];
+        for flags in changes {
+            assert!(!train_args(&[&arch[..], flags].concat()).runs_the_recipe(), "{flags:?}");
+        }
+        assert!(!train_args(&["--arch", "mlp", "--activation", "sigmoid"]).runs_the_recipe());
+    }
 }
