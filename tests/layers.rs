@@ -369,6 +369,24 @@ fn pooling_backward_matches_numerical_gradient() {
 }
 
 #[test]
+fn pooling_passes_an_empty_batch_both_ways() {
+    for kind in [PoolingKind::Max, PoolingKind::Average] {
+        let mut pool = Pooling::new(2, 2, 2, 0, kind);
+        let out = Layer::<f64>::forward(&mut pool, ArrayD::zeros(IxDyn(&[0, 3, 4, 4])), true);
+        assert_eq!(out.shape(), [0, 3, 2, 2], "{kind:?}");
+        assert_eq!(pool.backward(out).shape(), [0, 3, 4, 4], "{kind:?}");
+    }
+}
+
+#[test]
+#[should_panic(expected = "Pooling::backward: dout is not the last output's shape")]
+fn pooling_backward_refuses_a_dout_of_another_shape() {
+    let mut pool = Pooling::max_2x2();
+    Layer::<f64>::forward(&mut pool, random(&[2, 3, 4, 4], 1), true);
+    pool.backward(random(&[2, 3, 2, 1], 2));
+}
+
+#[test]
 fn pooling_takes_the_maximum_or_the_mean_of_each_window() {
     let x = ndarray::Array4::from_shape_vec((1, 1, 2, 4), vec![1.0, 5.0, -1.0, -2.0, 3.0, 2.0, -3.0, -4.0])
         .unwrap()

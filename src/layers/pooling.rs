@@ -47,6 +47,14 @@ pub struct Pooling {
 }
 
 impl Pooling {
+    /// `(OH, OW)` of the output for an `h x w` input plane.
+    fn output_shape(&self, (h, w): (usize, usize)) -> (usize, usize) {
+        (
+            output_size(h, self.pool_h, self.stride, self.pad),
+            output_size(w, self.pool_w, self.stride, self.pad),
+        )
+    }
+
     /// Pooling over `pool_h x pool_w` windows with `stride` and `pad`.
     ///
     /// **Panics** if a size or the stride is 0.
@@ -76,10 +84,7 @@ impl Pooling {
     /// the plane of its `PH·PW` cells, `PADDING` for a cell outside the image. Built once a
     /// forward pass, shared by every plane of the batch and kept for backward.
     fn windows(&self, (h, w): (usize, usize)) -> Vec<usize> {
-        let (oh, ow) = (
-            output_size(h, self.pool_h, self.stride, self.pad),
-            output_size(w, self.pool_w, self.stride, self.pad),
-        );
+        let (oh, ow) = self.output_shape((h, w));
         let mut cells = Vec::with_capacity(oh * ow * self.pool_h * self.pool_w);
         for oy in 0..oh {
             for ox in 0..ow {
@@ -143,10 +148,7 @@ impl<T: Float> Layer<T> for Pooling {
             .into_dimensionality::<Ix4>()
             .unwrap_or_else(|x| panic!("Pooling::forward: expected (N, C, H, W), got {x:?}"));
         let (n, c, h, w) = x.dim();
-        let (oh, ow) = (
-            output_size(h, self.pool_h, self.stride, self.pad),
-            output_size(w, self.pool_w, self.stride, self.pad),
-        );
+        let (oh, ow) = self.output_shape((h, w));
         self.x_shape = (n, c, h, w);
         let x = x.as_standard_layout();
         self.windows = self.windows((h, w));
@@ -162,7 +164,8 @@ impl<T: Float> Layer<T> for Pooling {
                 self.arg_max.resize(n * c * oh * ow, PADDING);
                 let arg_max = self.arg_max.par_chunks_mut(oh * ow);
                 let planes = x_planes.zip(out_planes).zip(arg_max).with_min_len(per_core(planes));
-                let padded = windows.contains(&PADDING);
+                // a padded window reads padding from the first one on; without padding, none does
+                let padded = self.pad > 0;
                 planes.for_each(|((x, out), arg_max)| max_plane(windows, padded, x, out, arg_max));
             }
             PoolingKind::Average => {
@@ -181,18 +184,20 @@ impl<T: Float> Layer<T> for Pooling {
         out.into_dyn()
     }
 
+    /// **Panics** if `dout` is not the shape of the last forward pass's output.
     fn backward(&mut self, dout: ArrayD<T>) -> ArrayD<T> {
-        let dout = dout.into_dimensionality::<Ix4>().expect("Pooling::backward: dout must be (N, C, OH, OW)");
         let (n, c, h, w) = self.x_shape;
+        let (oh, ow) = self.output_shape((h, w));
+        let dout = dout.into_dimensionality::<Ix4>().expect("Pooling::backward: dout must be (N, C, OH, OW)");
+        assert_eq!(dout.dim(), (n, c, oh, ow), "Pooling::backward: dout is not the last output's shape");
+        let dout = dout.as_standard_layout();
+        let dout_planes = dout.as_slice().expect("row-major");
         let mut dx = Array4::zeros((n, c, h, w));
-        let area = T::from_f64((self.pool_h * self.pool_w) as f64);
+        let dx_planes = dx.as_slice_mut().expect("new");
         match self.kind {
             PoolingKind::Max => {
-                let dout = dout.as_standard_layout();
-                let dout_planes = dout.as_slice().expect("row-major").par_chunks(dout.len() / (n * c).max(1));
-                let dx_planes = dx.as_slice_mut().expect("new").par_chunks_mut(h * w);
-                let planes =
-                    dout_planes.zip(dx_planes).zip(self.arg_max.par_chunks(dout.len() / (n * c).max(1)));
+                let planes = dout_planes.par_chunks(oh * ow).zip(dx_planes.par_chunks_mut(h * w));
+                let planes = planes.zip(self.arg_max.par_chunks(oh * ow));
                 planes.with_min_len(per_core(n * c)).for_each(|((dout, dx), arg_max)| {
                     for (&at, &d) in arg_max.iter().zip(dout) {
                         if at != PADDING {
@@ -202,13 +207,10 @@ impl<T: Float> Layer<T> for Pooling {
                 });
             }
             PoolingKind::Average => {
-                let windows = &self.windows;
-                let dout = dout.as_standard_layout();
-                let planes =
-                    dout.as_slice().expect("row-major").chunks_exact((dout.len() / (n * c).max(1)).max(1));
-                for (dout, dx) in planes.zip(dx.as_slice_mut().expect("new").chunks_exact_mut((h * w).max(1)))
-                {
-                    for (&d, cells) in dout.iter().zip(windows.chunks_exact(self.pool_h * self.pool_w)) {
+                let (windows, window_cells) = (&self.windows, self.pool_h * self.pool_w);
+                let area = T::from_f64(window_cells as f64);
+                for (dout, dx) in dout_planes.chunks_exact(oh * ow).zip(dx_planes.chunks_exact_mut(h * w)) {
+                    for (&d, cells) in dout.iter().zip(windows.chunks_exact(window_cells)) {
                         cells.iter().filter(|&&cell| cell != PADDING).for_each(|&cell| dx[cell] += d / area);
                     }
                 }
