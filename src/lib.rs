@@ -52,6 +52,21 @@ pub fn seeded_rng(seed: u64) -> SeededRng {
     <SeededRng as rand::SeedableRng>::seed_from_u64(seed)
 }
 
+/// The generator of stream `stream` of `seed`: a run draws its weights, its mini-batches (and
+/// an experiment its hyperparameters) from streams of their own, so that none of them shifts
+/// another's numbers, whatever order threads take.
+pub fn rng_stream(seed: u64, stream: u64) -> SeededRng {
+    let mut rng = seeded_rng(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// The stream the initial weights come from: [`seeded_rng`]'s own.
+pub const WEIGHT_STREAM: u64 = 0;
+
+/// The stream the mini-batches come from.
+pub const BATCH_STREAM: u64 = 1;
+
 /// The names most programs need: `use mitbadak::prelude::*;`.
 pub mod prelude {
     pub use crate::gradient::{gradient_check, numerical_gradient};

@@ -30,7 +30,7 @@ use crate::nets::Network;
 use crate::optim::Optimizer;
 use crate::optim::Schedule;
 use crate::targets::argmax;
-use crate::{Error, SeededRng, seeded_rng};
+use crate::{BATCH_STREAM, Error, SeededRng, rng_stream, seeded_rng};
 
 /// How mini-batches are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,9 +87,9 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// The book's `iter_per_epoch = max(train_size / batch_size, 1)`.
+    /// The book's `iter_per_epoch` for this run's batch size: see [`iter_per_epoch`].
     pub fn iter_per_epoch(&self, train_size: usize) -> usize {
-        (train_size / self.batch_size.max(1)).max(1)
+        iter_per_epoch(train_size, self.batch_size)
     }
 
     /// What in `self` differs from `other`, for people (`"batch size 50, not 100"`); the
@@ -708,10 +708,8 @@ struct Sampler {
 
 impl Sampler {
     fn new(config: &TrainConfig, train_size: usize) -> Self {
-        let mut rng = seeded_rng(config.seed);
-        rng.set_stream(1); // a stream of its own, apart from the one that drew the weights
         Sampler {
-            rng,
+            rng: rng_stream(config.seed, BATCH_STREAM),
             sampling: config.sampling,
             batch_size: config.batch_size,
             order: (0..train_size).collect(),
@@ -737,9 +735,7 @@ impl Sampler {
     fn next_batch(&mut self) -> Vec<usize> {
         let train_size = self.order.len();
         match self.sampling {
-            Sampling::WithReplacement => {
-                (0..self.batch_size).map(|_| self.rng.random_range(0..train_size)).collect()
-            }
+            Sampling::WithReplacement => choose_batch(&mut self.rng, train_size, self.batch_size),
             Sampling::ShuffledEpochs => {
                 if self.next_in_order + self.batch_size > train_size {
                     self.order.shuffle(&mut self.rng);
@@ -750,6 +746,16 @@ impl Sampler {
             }
         }
     }
+}
+
+/// The book's `iter_per_epoch = max(train_size / batch_size, 1)`.
+pub fn iter_per_epoch(train_size: usize, batch_size: usize) -> usize {
+    (train_size / batch_size.max(1)).max(1)
+}
+
+/// The book's `np.random.choice(train_size, batch_size)`: indices drawn with replacement.
+pub fn choose_batch(rng: &mut SeededRng, train_size: usize, batch_size: usize) -> Vec<usize> {
+    (0..batch_size).map(|_| rng.random_range(0..train_size)).collect()
 }
 
 /// Images evaluated per forward pass: enough to amortise the per-call work, few enough that

@@ -6,14 +6,15 @@
 //! training accuracy at the start of each epoch.
 
 use super::shared::{
-    AccuracyCurves, EpochTraining, Report, WEIGHT_STREAM, accuracy_panel, available_threads, epoch_points,
-    first_images, last, parallel_map, rng_stream, train_epochs,
+    AccuracyCurves, EpochTraining, Report, accuracy_panel, available_threads, epoch_points, first_images,
+    last, parallel_map, train_epochs,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::nets::{MultiLayerNet, MultiLayerNetConfig, WeightInit};
 use crate::optim::OptimizerName;
 use crate::plot::{Corner, Figure, Line, Marker, figure_png};
+use crate::{WEIGHT_STREAM, rng_stream};
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,14 +6,15 @@
 //! and test accuracy (all 10,000) at the start of each epoch; without dropout and with it.
 
 use super::shared::{
-    EpochTraining, NamedCurves, Report, WEIGHT_STREAM, available_threads, first_images, overfitting_report,
-    parallel_map, rng_stream, train_epochs,
+    EpochTraining, NamedCurves, Report, available_threads, first_images, overfitting_report, parallel_map,
+    train_epochs,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::layers::DropoutMode;
 use crate::nets::{DropoutConfig, MultiLayerNet, MultiLayerNetConfig};
 use crate::optim::OptimizerName;
+use crate::{WEIGHT_STREAM, rng_stream};
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]

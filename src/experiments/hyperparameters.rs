@@ -12,14 +12,15 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 
 use super::shared::{
-    AccuracyCurves, EpochTraining, Report, WEIGHT_STREAM, accuracy_panel, available_threads, epoch_points,
-    first_images, last, parallel_map, rng_stream, train_epochs,
+    AccuracyCurves, EpochTraining, Report, accuracy_panel, available_threads, epoch_points, first_images,
+    last, parallel_map, train_epochs,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::nets::{MultiLayerNet, MultiLayerNetConfig};
 use crate::optim::OptimizerName;
 use crate::plot::{Figure, Line, figure_png};
+use crate::{WEIGHT_STREAM, rng_stream};
 
 /// The search's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]

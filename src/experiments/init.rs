@@ -10,7 +10,7 @@
 use ndarray::Array2;
 
 use super::optimizers::loss_figure;
-use super::shared::{Contender, LossCurves, Report, WEIGHT_STREAM, available_threads, race, rng_stream};
+use super::shared::{Contender, LossCurves, Report, available_threads, race};
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::functions::sigmoid;
@@ -18,6 +18,7 @@ use crate::matmul;
 use crate::nets::{MultiLayerNet, MultiLayerNetConfig, WeightInit, gaussian};
 use crate::optim::OptimizerName;
 use crate::plot::{Bar, Figure, Panel, figure_png};
+use crate::{WEIGHT_STREAM, rng_stream};
 
 /// The MNIST comparison. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,15 +8,14 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::shared::{
-    Contender, LossCurves, Report, WEIGHT_STREAM, available_threads, race, rng_stream, smooth_curve,
-};
+use super::shared::{Contender, LossCurves, Report, available_threads, race, smooth_curve};
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::layers::Param;
 use crate::nets::{MultiLayerNet, MultiLayerNetConfig, WeightInit};
 use crate::optim::{Optimizer, OptimizerName};
 use crate::plot::{Corner, Figure, Line, Marker, Panel, figure_png};
+use crate::{WEIGHT_STREAM, rng_stream};
 
 /// The MNIST comparison. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::RngExt;
 use rayon::prelude::*;
 
 use crate::atomic::write_atomic;
@@ -14,8 +13,8 @@ use crate::layers::Input;
 use crate::nets::Network;
 use crate::optim::Optimizer;
 use crate::plot::{Corner, Figure, Line, Marker, Panel, figure_png};
-use crate::train::evaluate;
-use crate::{Error, SeededRng, seeded_rng};
+use crate::train::{choose_batch, evaluate, iter_per_epoch};
+use crate::{BATCH_STREAM, Error, rng_stream};
 
 /// What an experiment found: the lines to print (what the book's figure shows) and the files
 /// to write (`<name>.png`, `<name>.csv`, and any further figure).
@@ -44,21 +43,6 @@ impl Report {
     }
 }
 
-/// The generator of stream `stream` of `seed`: the runs of an experiment draw weights,
-/// mini-batches and hyperparameters from streams of their own, so that none of them shifts
-/// another's numbers, whatever order the threads take.
-pub fn rng_stream(seed: u64, stream: u64) -> SeededRng {
-    let mut rng = seeded_rng(seed);
-    rng.set_stream(stream);
-    rng
-}
-
-/// The stream the initial weights come from.
-pub const WEIGHT_STREAM: u64 = 0;
-
-/// The stream the mini-batches come from.
-pub const BATCH_STREAM: u64 = 1;
-
 /// The first `n` images of `set`: the book's `x_train[:n]`.
 ///
 /// **Errors** if `set` has fewer.
@@ -70,11 +54,6 @@ pub fn first_images(set: &Dataset, n: usize) -> Result<Dataset> {
         ));
     }
     Ok(set.subset(&(0..n).collect::<Vec<_>>()))
-}
-
-/// The book's `np.random.choice(train_size, batch_size)`: indices drawn with replacement.
-pub fn choose_batch(rng: &mut SeededRng, train_size: usize, batch_size: usize) -> Vec<usize> {
-    (0..batch_size).map(|_| rng.random_range(0..train_size)).collect()
 }
 
 /// The cores this machine has: the default number of threads of an experiment.
@@ -304,7 +283,7 @@ pub fn train_epochs(
     seed: u64,
 ) -> Result<AccuracyCurves> {
     let input_shape = network.input_shape();
-    let iter_per_epoch = (train.len() / setup.batch_size.max(1)).max(1);
+    let iter_per_epoch = iter_per_epoch(train.len(), setup.batch_size);
     let mut batches = rng_stream(seed, BATCH_STREAM);
     let mut curves = AccuracyCurves::default();
     let mut i = 0;

@@ -5,13 +5,14 @@
 //! 10,000) at the start of each epoch; without weight decay, and with `λ = 0.1`.
 
 use super::shared::{
-    EpochTraining, NamedCurves, Report, WEIGHT_STREAM, available_threads, first_images, overfitting_report,
-    parallel_map, rng_stream, train_epochs,
+    EpochTraining, NamedCurves, Report, available_threads, first_images, overfitting_report, parallel_map,
+    train_epochs,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::nets::{MultiLayerNet, MultiLayerNetConfig};
 use crate::optim::OptimizerName;
+use crate::{WEIGHT_STREAM, rng_stream};
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]
