@@ -43,7 +43,7 @@ impl Default for BatchNormConfig {
             hidden_size_list: vec![100; 5],
             weight_scales: logspace(0.0, -4.0, 16),
             lr: 0.01,
-            training: EpochTraining { batch_size: 100, epochs: 20, weight_decay: 0.0 },
+            training: EpochTraining { batch_size: 100, epochs: 20 },
             seed: 0,
             threads: available_threads(),
         }
@@ -85,7 +85,7 @@ pub fn compare_batch_norm(data: &Mnist, config: &BatchNormConfig) -> Result<Vec<
         };
         let mut network = MultiLayerNet::<f32>::new(&net, &mut rng_stream(config.seed, WEIGHT_STREAM));
         let mut optimizer = OptimizerName::Sgd.build::<f32>(config.lr);
-        train_epochs(&mut network, optimizer.as_mut(), &train, None, &config.training, config.seed)
+        train_epochs(&mut network, optimizer.as_mut(), &train, None, &config.training, 0.0, config.seed)
     });
     let mut curves = curves.into_iter();
     config

@@ -42,7 +42,7 @@ impl Default for DropoutExperimentConfig {
             hidden_size_list: vec![100; 6],
             dropout: DropoutConfig { ratio: 0.2, mode: DropoutMode::Book },
             lr: 0.01,
-            training: EpochTraining { batch_size: 100, epochs: 301, weight_decay: 0.0 },
+            training: EpochTraining { batch_size: 100, epochs: 301 },
             seed: 0,
             threads: available_threads(),
         }
@@ -74,6 +74,7 @@ pub fn compare_dropout(data: &Mnist, config: &DropoutExperimentConfig) -> Result
             &train,
             Some(&data.test),
             &config.training,
+            0.0,
             config.seed,
         )?;
         Ok((name, curves))

@@ -55,7 +55,7 @@ impl Default for HyperparametersConfig {
             trials: 100,
             lr_exponents: -6.0..-2.0,
             weight_decay_exponents: -8.0..-4.0,
-            training: EpochTraining { batch_size: 100, epochs: 50, weight_decay: 0.0 },
+            training: EpochTraining { batch_size: 100, epochs: 50 },
             seed: 0,
             threads: available_threads(),
         }
@@ -112,9 +112,15 @@ pub fn search(data: &Mnist, config: &HyperparametersConfig) -> Result<Vec<Trial>
     parallel_map(draws, config.threads, |(lr, weight_decay)| {
         let mut network = MultiLayerNet::<f32>::new(&net, &mut rng_stream(config.seed, WEIGHT_STREAM));
         let mut optimizer = OptimizerName::Sgd.build::<f32>(lr);
-        let training = EpochTraining { weight_decay, ..config.training.clone() };
-        let curves =
-            train_epochs(&mut network, optimizer.as_mut(), &train, Some(&val), &training, config.seed)?;
+        let curves = train_epochs(
+            &mut network,
+            optimizer.as_mut(),
+            &train,
+            Some(&val),
+            &config.training,
+            weight_decay,
+            config.seed,
+        )?;
         Ok(Trial { lr, weight_decay, curves })
     })
     .into_iter()

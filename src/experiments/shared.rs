@@ -251,8 +251,6 @@ pub struct EpochTraining {
     pub batch_size: usize,
     /// Accuracy measurements to make: one per epoch.
     pub epochs: usize,
-    /// The book's weight decay `λ` (0 for none).
-    pub weight_decay: f64,
 }
 
 /// Train (and test) accuracy at the start of each epoch (the book's `train_acc_list`,
@@ -270,8 +268,8 @@ pub struct AccuracyCurves {
 /// the accuracies are measured, until `epochs` measurements are made. (The `Trainer` goes on
 /// for the `iter_per_epoch - 1` steps after its last measurement, which no figure shows.)
 ///
-/// The loss is not checked: a network that diverges goes on, as in NumPy, and its accuracy
-/// says so.
+/// `weight_decay` is the book's `λ` (0 for none). The loss is not checked: a network that
+/// diverges goes on, as in NumPy, and its accuracy says so.
 ///
 /// **Errors** if the network does not take `train`'s images.
 pub fn train_epochs(
@@ -280,6 +278,7 @@ pub fn train_epochs(
     train: &Dataset,
     test: Option<&Dataset>,
     setup: &EpochTraining,
+    weight_decay: f64,
     seed: u64,
 ) -> Result<AccuracyCurves> {
     let input_shape = network.input_shape();
@@ -291,8 +290,8 @@ pub fn train_epochs(
         let batch_mask = choose_batch(&mut batches, train.len(), setup.batch_size);
         let x_batch: Input<f32> = train.input_batch(&batch_mask, &input_shape);
         network.backprop_input(x_batch, &train.labels_of(&batch_mask))?;
-        if setup.weight_decay > 0.0 {
-            network.apply_weight_decay(setup.weight_decay);
+        if weight_decay > 0.0 {
+            network.apply_weight_decay(weight_decay);
         }
         optimizer.update(&mut network.params());
         if i % iter_per_epoch == 0 {

@@ -25,7 +25,7 @@ pub struct WeightDecayConfig {
     pub weight_decay_lambda: f64,
     /// SGD's learning rate.
     pub lr: f64,
-    /// Batch size and epochs (its `weight_decay` is set per run).
+    /// Batch size and epochs.
     pub training: EpochTraining,
     /// The seed of the weights and the batches, the same for both runs.
     pub seed: u64,
@@ -40,7 +40,7 @@ impl Default for WeightDecayConfig {
             hidden_size_list: vec![100; 6],
             weight_decay_lambda: 0.1,
             lr: 0.01,
-            training: EpochTraining { batch_size: 100, epochs: 201, weight_decay: 0.0 },
+            training: EpochTraining { batch_size: 100, epochs: 201 },
             seed: 0,
             threads: available_threads(),
         }
@@ -65,9 +65,15 @@ pub fn compare_weight_decay(data: &Mnist, config: &WeightDecayConfig) -> Result<
         };
         let mut network = MultiLayerNet::<f32>::new(&net, &mut rng_stream(config.seed, WEIGHT_STREAM));
         let mut optimizer = OptimizerName::Sgd.build::<f32>(config.lr);
-        let training = EpochTraining { weight_decay, ..config.training.clone() };
-        let curves =
-            train_epochs(&mut network, optimizer.as_mut(), &train, Some(&data.test), &training, config.seed)?;
+        let curves = train_epochs(
+            &mut network,
+            optimizer.as_mut(),
+            &train,
+            Some(&data.test),
+            &config.training,
+            weight_decay,
+            config.seed,
+        )?;
         Ok((name, curves))
     })
     .into_iter()
