@@ -9,7 +9,6 @@
 
 use ndarray::Array2;
 
-use super::optimizers::loss_figure;
 use super::shared::{Contender, LossCurves, Report, available_threads, race};
 use crate::data::Mnist;
 use crate::error::Result;
@@ -154,7 +153,7 @@ pub fn report(curves: &LossCurves, activations: &[Activations]) -> Result<Report
         name: "init",
         text,
         files: vec![
-            ("init.png".into(), figure_png(&loss_figure(curves, "weight initialisation on MNIST", 2.5))?),
+            ("init.png".into(), figure_png(&curves.figure("weight initialisation on MNIST", 2.5))?),
             ("init.csv".into(), curves.to_csv().into_bytes()),
             ("init_activations.png".into(), figure_png(&histogram_figure(activations))?),
             ("init_activations.csv".into(), histogram_csv(activations).into_bytes()),

@@ -8,13 +8,13 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::shared::{Contender, LossCurves, Report, available_threads, race, smooth_curve};
+use super::shared::{Contender, LossCurves, Report, available_threads, race};
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::layers::Param;
 use crate::nets::{MultiLayerNet, MultiLayerNetConfig, WeightInit};
 use crate::optim::{Optimizer, OptimizerName};
-use crate::plot::{Corner, Figure, Line, Marker, Panel, figure_png};
+use crate::plot::{Figure, Line, Marker, Panel, figure_png};
 use crate::{WEIGHT_STREAM, rng_stream};
 
 /// The MNIST comparison. `Default` is the book's.
@@ -101,27 +101,12 @@ pub fn report(curves: &LossCurves) -> Result<Report> {
         name: "optimizers",
         text,
         files: vec![
-            ("optimizers.png".into(), figure_png(&loss_figure(curves, "optimizers on MNIST", 1.0))?),
+            ("optimizers.png".into(), figure_png(&curves.figure("optimizers on MNIST", 1.0))?),
             ("optimizers.csv".into(), curves.to_csv().into_bytes()),
             ("optimizers_naive.png".into(), figure_png(&naive_figure(&paths))?),
             ("optimizers_naive.csv".into(), naive_csv(&paths).into_bytes()),
         ],
     })
-}
-
-/// The book's loss figure: each series smoothed, a marker every 100 iterations, loss from 0
-/// to `y_max`, legend at the upper right.
-pub(crate) fn loss_figure(curves: &LossCurves, title: &str, y_max: f64) -> Figure {
-    let markers = [Marker::Circle, Marker::Cross, Marker::Square, Marker::Triangle];
-    let iterations = curves.series.first().map_or(1, |(_, losses)| losses.len());
-    let mut panel = Panel::new(title, 0.0..iterations as f64, 0.0..y_max)
-        .axis_labels("iterations", "loss")
-        .legend(Corner::UpperRight);
-    for (k, (name, losses)) in curves.series.iter().enumerate() {
-        let points = smooth_curve(losses).into_iter().enumerate().map(|(i, l)| (i as f64, l)).collect();
-        panel = panel.line(Line::new(name, points, k).marked(markers[k % markers.len()], 100));
-    }
-    Figure { size: (800, 600), columns: 1, panels: vec![panel] }
 }
 
 /// `f(x, y) = x²/20 + y²`, the book's bowl stretched along x.

@@ -132,6 +132,21 @@ pub fn race(
 }
 
 impl LossCurves {
+    /// The book's loss figure: each series smoothed, a marker every 100 iterations, loss from 0
+    /// to `y_max`, legend at the upper right.
+    pub(crate) fn figure(&self, title: &str, y_max: f64) -> Figure {
+        let markers = [Marker::Circle, Marker::Cross, Marker::Square, Marker::Triangle];
+        let iterations = self.series.first().map_or(1, |(_, losses)| losses.len());
+        let mut panel = Panel::new(title, 0.0..iterations as f64, 0.0..y_max)
+            .axis_labels("iterations", "loss")
+            .legend(Corner::UpperRight);
+        for (k, (name, losses)) in self.series.iter().enumerate() {
+            let points = smooth_curve(losses).into_iter().enumerate().map(|(i, l)| (i as f64, l)).collect();
+            panel = panel.line(Line::new(name, points, k).marked(markers[k % markers.len()], 100));
+        }
+        Figure { size: (800, 600), columns: 1, panels: vec![panel] }
+    }
+
     /// The book's printout as a table: the loss of each series at iterations 0, `every`,
     /// `2·every` ... and at the last iteration.
     pub fn table(&self, every: usize) -> String {
