@@ -402,8 +402,7 @@ fn draw_line<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, line: &Line, panel: &Panel, 
             chart.draw_series(LineSeries::new(piece, style))?;
         }
     }
-    let inside = |&(x, y): &(f64, f64)| panel.x_range.contains(&x) && panel.y_range.contains(&y);
-    let marked = line.points.iter().step_by(line.mark_every).copied().filter(inside);
+    let marked = marked_points(line, panel);
     let size = (text / 3).max(3) as i32;
     match line.marker {
         None => {}
@@ -437,6 +436,14 @@ fn draw_line<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, line: &Line, panel: &Panel, 
         }
     }
     Ok(())
+}
+
+/// The points of `line` that carry its marker: every `mark_every`-th, where it lies within
+/// the panel's frame, the frame's edges included (an accuracy of 1, the last epoch).
+fn marked_points<'a>(line: &'a Line, panel: &'a Panel) -> impl Iterator<Item = Point> + 'a {
+    let within = |v: f64, range: &Range<f64>| range.start <= v && v <= range.end;
+    let inside = move |&(x, y): &Point| within(x, &panel.x_range) && within(y, &panel.y_range);
+    line.points.iter().step_by(line.mark_every).copied().filter(inside)
 }
 
 fn span(range: &Range<f64>) -> f64 {
@@ -514,6 +521,16 @@ fn clip_segment(a: Point, b: Point, x: &Range<f64>, y: &Range<f64>) -> Option<(P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markers_on_the_frame_s_edges_are_drawn_and_those_beyond_it_are_not() {
+        let panel = Panel::new("", 0.0..2.0, 0.0..1.0);
+        let points = vec![(0.0, 0.0), (1.0, 1.0), (2.0, 1.0), (2.0, 1.5), (-0.1, 0.5), (1.0, f64::NAN)];
+        let line = Line::new("", points, 0).marked(Marker::Circle, 1);
+        assert_eq!(marked_points(&line, &panel).collect::<Vec<_>>(), [(0.0, 0.0), (1.0, 1.0), (2.0, 1.0)]);
+        let every_other = Line { mark_every: 2, ..line };
+        assert_eq!(marked_points(&every_other, &panel).collect::<Vec<_>>(), [(0.0, 0.0), (2.0, 1.0)]);
+    }
 
     #[test]
     fn a_line_leaving_the_frame_is_cut_where_it_crosses_and_resumes_where_it_returns() {
