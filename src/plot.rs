@@ -17,7 +17,7 @@ use plotters::style::{FontStyle, register_font};
 use crate::Error;
 use crate::atomic::write_atomic;
 use crate::error::Result;
-use crate::train::History;
+use crate::train::{Evaluation, History};
 
 /// The size of every figure, in pixels.
 pub const FIGURE_SIZE: (u32, u32) = (800, 600);
@@ -33,37 +33,17 @@ fn register_font_once() {
     });
 }
 
-/// The book's accuracy figure: train accuracy (solid) and test accuracy (dashed) against
-/// epochs, accuracy from 0 to 1, legend at the lower right.
+/// The book's accuracy figure: train accuracy (solid, circles) and test accuracy (dashed,
+/// squares) against epochs, accuracy from 0 to 1, legend at the lower right.
 pub fn accuracy_png(history: &History) -> Result<Vec<u8>> {
-    let epochs: Vec<f64> = history.evaluations.iter().map(|e| e.epoch).collect();
-    let last = epochs.last().copied().unwrap_or(1.0).max(1.0);
-    let train: Vec<(f64, f64)> = history.evaluations.iter().map(|e| (e.epoch, e.train_acc)).collect();
-    let test: Vec<(f64, f64)> = history.evaluations.iter().map(|e| (e.epoch, e.test_acc)).collect();
-    render(FIGURE_SIZE, |root| {
-        let mut chart = axes(root, "accuracy", ("epochs", last), ("accuracy", 1.0))?;
-        let blue = RGBColor(31, 119, 180);
-        let orange = RGBColor(255, 127, 14);
-        chart
-            .draw_series(LineSeries::new(train.clone(), blue.stroke_width(2)))?
-            .label("train acc")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], blue.stroke_width(2)));
-        chart.draw_series(train.iter().map(|&p| Circle::new(p, 4, blue.filled())))?;
-        chart
-            .draw_series(DashedLineSeries::new(test.clone(), 8, 5, orange.stroke_width(2)))?
-            .label("test acc")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], orange.stroke_width(2)));
-        let square = move |p| EmptyElement::at(p) + Rectangle::new([(-4, -4), (4, 4)], orange.filled());
-        chart.draw_series(test.iter().map(|&p| square(p)))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 18))
-            .draw()?;
-        Ok(())
-    })
+    let last = history.evaluations.last().map_or(1.0, |e| e.epoch).max(1.0);
+    let curve = |acc: fn(&Evaluation) -> f64| history.evaluations.iter().map(|e| (e.epoch, acc(e))).collect();
+    let panel = Panel::new("accuracy", 0.0..last, 0.0..1.0)
+        .axis_labels("epochs", "accuracy")
+        .line(Line::new("train acc", curve(|e| e.train_acc), 0).marked(Marker::Circle, 1))
+        .line(Line::new("test acc", curve(|e| e.test_acc), 1).dashed().marked(Marker::Square, 1))
+        .legend(Corner::LowerRight);
+    figure_png(&Figure { size: FIGURE_SIZE, columns: 1, panels: vec![panel] })
 }
 
 /// The loss of each step's mini-batch against iterations (the book's `train_loss_list`).
@@ -72,11 +52,10 @@ pub fn loss_png(history: &History) -> Result<Vec<u8>> {
         history.loss.iter().enumerate().map(|(i, &l)| ((i + 1) as f64, l)).collect();
     let top = points.iter().map(|p| p.1).filter(|l| l.is_finite()).fold(0.0f64, f64::max).max(1e-3) * 1.05;
     let last = points.len().max(1) as f64;
-    render(FIGURE_SIZE, |root| {
-        let mut chart = axes(root, "loss", ("iteration", last), ("loss", top))?;
-        chart.draw_series(LineSeries::new(points, RGBColor(31, 119, 180).stroke_width(1)))?;
-        Ok(())
-    })
+    let panel = Panel::new("loss", 0.0..last, 0.0..top)
+        .axis_labels("iteration", "loss")
+        .line(Line::new("", points, 0).thin());
+    figure_png(&Figure { size: FIGURE_SIZE, columns: 1, panels: vec![panel] })
 }
 
 /// The accuracy figure's file name in a run directory.
@@ -94,32 +73,6 @@ pub fn save_plots(history: &History, dir: &Path) -> Result<()> {
 type DrawResult<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-
-/// A titled chart from 0 to `x_max` and 0 to `y_max`, its axes labelled.
-fn axes<'a, 'b>(
-    root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
-    title: &str,
-    (x_desc, x_max): (&str, f64),
-    (y_desc, y_max): (&str, f64),
-) -> DrawResult<Chart<'a, 'b>> {
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 28))
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
-    let (x_decimals, y_decimals) = (decimals_for(x_max), decimals_for(y_max));
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .x_label_formatter(&|x| format!("{x:.x_decimals$}"))
-        .y_label_formatter(&|y| format!("{y:.y_decimals$}"))
-        .label_style(("sans-serif", 16))
-        .draw()?;
-    Ok(chart)
-}
 
 /// Enough decimals that the ticks of an axis from 0 to `max` read apart.
 fn decimals_for(max: f64) -> usize {
@@ -261,6 +214,9 @@ pub struct Line {
     pub color: usize,
     /// Dashed rather than solid.
     pub dashed: bool,
+    /// The stroke's width in pixels: 2, or 1 for a long noisy series (plotters draws a wider
+    /// line through many steep segments with gaps).
+    pub width: u32,
     /// A marker drawn on every `mark_every`-th point (matplotlib's `marker`, `markevery`).
     pub marker: Option<Marker>,
     /// See `marker`.
@@ -270,12 +226,18 @@ pub struct Line {
 impl Line {
     /// A solid line without markers, in colour number `color`.
     pub fn new(label: impl Into<String>, points: Vec<(f64, f64)>, color: usize) -> Line {
-        Line { label: label.into(), points, color, dashed: false, marker: None, mark_every: 1 }
+        Line { label: label.into(), points, color, dashed: false, width: 2, marker: None, mark_every: 1 }
     }
 
     /// The line dashed.
     pub fn dashed(mut self) -> Line {
         self.dashed = true;
+        self
+    }
+
+    /// The line one pixel wide.
+    pub fn thin(mut self) -> Line {
+        self.width = 1;
         self
     }
 
@@ -394,7 +356,7 @@ fn draw_panel<'a, 'b: 'a>(
 
 fn draw_line<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, line: &Line, panel: &Panel, text: u32) -> DrawResult {
     let color = PALETTE[line.color % PALETTE.len()];
-    let style = color.stroke_width(2);
+    let style = color.stroke_width(line.width);
     for piece in clip_polyline(&line.points, &panel.x_range, &panel.y_range) {
         if line.dashed {
             chart.draw_series(DashedLineSeries::new(piece, 6, 4, style))?;
