@@ -15,7 +15,8 @@ use mitbadak::experiments::hyperparameters::{HyperparametersConfig, ranked, sear
 use mitbadak::experiments::init::{InitConfig, activation_histograms, compare_inits};
 use mitbadak::experiments::optimizers::{OptimizersConfig, compare_optimizers, naive_paths};
 use mitbadak::experiments::weight_decay::{WeightDecayConfig, compare_weight_decay};
-use mitbadak::experiments::{NamedCurves, kaiser, parallel_map, smooth_curve};
+use mitbadak::experiments::{NamedCurves, Report, kaiser, parallel_map, smooth_curve};
+use mitbadak::experiments::{batch_norm, dropout, init, optimizers, weight_decay};
 
 fn mnist() -> Mnist {
     Mnist::load(&common::mnist_dir()).unwrap()
@@ -101,12 +102,30 @@ fn momentum_adagrad_and_adam_end_below_sgd() {
         let loss = final_mean(&curves, name);
         assert!(loss < 0.6 * sgd, "{name} {loss} against SGD {sgd}\n{}", curves.table(100));
     }
-    // on x²/20 + y², every optimizer of the book's 2-D figure ends near the minimum
-    for (name, path) in naive_paths() {
+    // on x²/20 + y², every optimizer of the book's 2-D figure ends near the minimum; SGD
+    // (lr 0.95) scales x by 1 - 0.95/10 and y by 1 - 2·0.95 at each of its 30 steps
+    let paths = naive_paths();
+    for (name, path) in &paths {
+        assert_eq!((path.len(), path[0]), (31, (-7.0, 2.0)), "{name} starts at the book's (-7, 2)");
         let (x, y) = path[30];
         assert!(x.abs() < 1.0 && y.abs() < 0.5, "{name} ends at ({x}, {y})");
-        assert_eq!(path[0], (-7.0, 2.0));
     }
+    let (x, y) = paths.iter().find(|(name, _)| name == "SGD").unwrap().1[30];
+    let (want_x, want_y) = (-7.0 * 0.905f64.powi(30), 2.0 * (-0.9f64).powi(30));
+    assert!((x - want_x).abs() < 1e-12 && (y - want_y).abs() < 1e-12, "SGD ends at ({x}, {y})");
+
+    let report = optimizers::report(&curves).unwrap();
+    assert!(report.text.contains(&format!(" SGD ({want_x:.3}, {want_y:.3}),")), "{}", report.text);
+    assert!(report.text.contains(&format!("SGD {sgd:.4}, ")), "{}", report.text);
+    assert_files(
+        &report,
+        &[
+            ("optimizers.png", Png(800, 600)),
+            ("optimizers.csv", Csv("series,iteration,loss,smoothed_loss", 4 * 500)),
+            ("optimizers_naive.png", Png(900, 800)),
+            ("optimizers_naive.csv", Csv("optimizer,step,x,y,f", 4 * 31)),
+        ],
+    );
 }
 
 #[test]
@@ -128,6 +147,24 @@ fn he_and_xavier_learn_where_std_0_01_stays_at_2_30() {
     assert!(ends("std=1") > 0.4, "std 1 pushes sigmoid to 0 and 1: {}", ends("std=1"));
     assert!(spread("std=0.01") < 0.05, "std 0.01 gathers all at 0.5: {}", spread("std=0.01"));
     assert!(ends("Xavier") < 0.05 && spread("Xavier") > 0.05, "Xavier spreads them: {}", spread("Xavier"));
+
+    let report = init::report(&curves, &activations).unwrap();
+    assert!(report.text.contains(&format!("He {he:.4}")), "{}", report.text);
+    let xavier = activations.iter().find(|a| a.name == "Xavier").unwrap();
+    let spreads: Vec<String> = xavier.layers.iter().map(|l| format!("{:.3}", l.std(0.0))).collect();
+    let line =
+        format!("  Xavier    {}  (layer 5: {:.0}% of values", spreads.join(" "), 100.0 * ends("Xavier"));
+    assert!(report.text.contains(&line), "{line:?} in\n{}", report.text);
+    let bins = activations.len() * 5 * 30;
+    assert_files(
+        &report,
+        &[
+            ("init.png", Png(800, 600)),
+            ("init.csv", Csv("series,iteration,loss,smoothed_loss", 3 * 500)),
+            ("init_activations.png", Png(1500, 900)),
+            ("init_activations.csv", Csv("init,layer,bin_start,bin_end,count", bins)),
+        ],
+    );
 }
 
 #[test]
@@ -141,6 +178,65 @@ fn batch_norm_learns_at_most_weight_scales_where_the_plain_net_does_not() {
     assert!(ahead >= 6, "batch norm ahead by 0.1 at {ahead} of 8 scales: {runs:?}");
     let smallest = runs.last().unwrap();
     assert!(smallest.plain[19] < 0.2, "without BN, std 0.0001 does not learn: {smallest:?}");
+
+    let report = batch_norm::report(&runs).unwrap();
+    let any_lead = runs.iter().filter(|r| r.batch_norm[19] > r.plain[19]).count();
+    let line = format!("batch normalisation ahead at {any_lead} of 8 weight scales");
+    assert!(report.text.contains(&line), "{line:?} in\n{}", report.text);
+    assert_files(
+        &report,
+        &[
+            ("batch-norm.png", Png(1400, 1100)),
+            ("batch-norm.csv", Csv("weight_std,series,epoch,train_acc", 8 * 2 * 20)),
+        ],
+    );
+}
+
+/// What a report's file should be: a PNG of (width, height), or a CSV with its header and
+/// this many rows after it.
+enum Expected {
+    Png(u32, u32),
+    Csv(&'static str, usize),
+}
+use Expected::{Csv, Png};
+
+/// Checks that `report` writes these files, in this order, and each is what it should be.
+fn assert_files(report: &Report, expected: &[(&str, Expected)]) {
+    let names: Vec<&str> = report.files.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, expected.iter().map(|(name, _)| *name).collect::<Vec<_>>());
+    for ((name, bytes), (_, expected)) in report.files.iter().zip(expected) {
+        match *expected {
+            Png(width, height) => {
+                let picture = image::load_from_memory_with_format(bytes, image::ImageFormat::Png).unwrap();
+                assert_eq!((picture.width(), picture.height()), (width, height), "{name}");
+            }
+            Csv(header, rows) => {
+                let csv = std::str::from_utf8(bytes).unwrap();
+                assert_eq!(csv.lines().next(), Some(header), "{name}");
+                assert_eq!(csv.lines().count(), 1 + rows, "{name}: a header and {rows} rows");
+            }
+        }
+    }
+}
+
+/// Checks an overfitting experiment's report: each run's last train and test accuracy and
+/// their gap printed, a panel per run, a CSV row per run and epoch.
+fn assert_overfitting_report(report: &Report, runs: &[NamedCurves], epochs: usize) {
+    for (series, curves) in runs {
+        let (train, test) = (curves.train_acc[epochs - 1], curves.test_acc[epochs - 1]);
+        let numbers = format!("{train:>9.4} {test:>9.4} {:>9.4}", train - test);
+        let printed =
+            report.text.lines().any(|line| line.starts_with(series.as_str()) && line.ends_with(&numbers));
+        assert!(printed, "{series} {numbers} in\n{}", report.text);
+    }
+    let name = report.name;
+    assert_files(
+        report,
+        &[
+            (&format!("{name}.png"), Png(600 * runs.len() as u32, 500)),
+            (&format!("{name}.csv"), Csv("series,epoch,train_acc,test_acc", runs.len() * epochs)),
+        ],
+    );
 }
 
 /// Final train accuracy and train-test gap of a run.
@@ -157,6 +253,7 @@ fn weight_decay_narrows_the_gap_of_a_net_that_learns_300_images_by_heart() {
     assert!(plain_train > 0.99, "without decay the 300 images are learnt by heart: {plain_train}");
     assert!(decay_train < 0.95, "with decay they are not: {decay_train}");
     assert!(decay_gap < plain_gap - 0.05, "gap {decay_gap} with decay, {plain_gap} without");
+    assert_overfitting_report(&weight_decay::report(&runs).unwrap(), &runs, 201);
 }
 
 #[test]
@@ -168,6 +265,7 @@ fn dropout_narrows_the_gap_of_a_net_that_learns_300_images_by_heart() {
     assert!(plain_train > 0.99, "without dropout the 300 images are learnt by heart: {plain_train}");
     assert!(dropout_train < 0.95, "with dropout they are not: {dropout_train}");
     assert!(dropout_gap < plain_gap - 0.05, "gap {dropout_gap} with dropout, {plain_gap} without");
+    assert_overfitting_report(&dropout::report(&runs).unwrap(), &runs, 301);
 }
 
 #[test]
