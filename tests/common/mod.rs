@@ -7,7 +7,7 @@ use std::process::Command;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use mitbadak::gradient::gradient_check;
+use mitbadak::gradient::{GradientCheck, gradient_check};
 use mitbadak::nets::Network;
 use mitbadak::targets::AsTargets;
 use ndarray::ArrayD;
@@ -73,15 +73,14 @@ pub fn reference_file(name: &str) -> Option<PathBuf> {
 /// a relative error under 1e-6 everywhere, and at least one parameter checked.
 pub fn assert_gradients_agree(net: &mut dyn Network<f64>, x: &ArrayD<f64>, t: &dyn AsTargets<f64>) {
     let checks = gradient_check(net, x, t).unwrap();
-    assert!(!checks.is_empty(), "{}: no parameter was checked", net.name());
+    assert_checks_agree(net.name(), &checks);
+}
+
+/// Asserts that `checks` (of `what`) are not empty and each has a relative error under 1e-6.
+pub fn assert_checks_agree(what: &str, checks: &[GradientCheck]) {
+    assert!(!checks.is_empty(), "{what}: no parameter was checked");
     for c in checks {
-        assert!(
-            c.max_rel_error < 1e-6,
-            "{}: {} max relative error {:e}",
-            net.name(),
-            c.name,
-            c.max_rel_error
-        );
+        assert!(c.max_rel_error < 1e-6, "{what}: {} max relative error {:e}", c.name, c.max_rel_error);
     }
 }
 
