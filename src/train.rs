@@ -65,7 +65,7 @@ pub struct TrainConfig {
     pub checkpoint: Option<PathBuf>,
     /// The training images the train accuracy is measured on: all of them (`None`, the
     /// seed's), or the first `n`, as the book's `Trainer` does for its conv nets
-    /// (`evaluate_sample_num_per_epoch`): a pass over all 60,000 costs a conv net a third of
+    /// (`evaluate_sample_num_per_epoch`): a pass over all 60,000 takes a conv net 0.4 to 0.6 of
     /// an epoch's training.
     #[serde(default)]
     pub train_eval_size: Option<usize>,

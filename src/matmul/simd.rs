@@ -238,7 +238,7 @@ unsafe fn nonzero_bytes_avx2(bytes: &[u8], positions: &mut Vec<u16>, values: &mu
 }
 
 /// Asks the CPU to bring the memory of `data` into its caches, to be read soon: the images of
-/// a random mini-batch lie anywhere in 30 MB, and each one fetched only when it is read makes
+/// a random mini-batch lie anywhere in 32 MB, and each one fetched only when it is read makes
 /// the batch wait on memory (a hint: it changes no result, and does nothing off x86-64).
 pub(crate) fn prefetch<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]

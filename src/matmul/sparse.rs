@@ -9,9 +9,9 @@
 //!
 //! [`SparseRows::t_dot_into`] is the same kernel on `aᵀ`: the nonzeros sorted by column once
 //! ([`SparseRows::index_columns`], a counting sort), so that row `p` of `xᵀ·dout` is summed in
-//! registers from rows of `dout`, and written once. For the seed's batch that took 37 µs,
+//! registers from rows of `dout`, and written once. For the seed's batch that takes 36 µs,
 //! against 72 µs (in the same benchmark, before) for scattering each `a[r][p]·b[r, :]` into row
-//! `p` of `c` (a load and a store of a row of `c` per nonzero); the sort takes 36 µs, which the
+//! `p` of `c` (a load and a store of a row of `c` per nonzero); the sort takes 33 µs, which the
 //! training loop spends on the thread that makes the batches. The sums run over the same
 //! terms in the same order either way, so the results are the same floats.
 //!
