@@ -7,14 +7,12 @@
 
 use super::shared::{
     AccuracyCurves, EpochTraining, Report, accuracy_panel, available_threads, epoch_points, first_images,
-    last, parallel_map, train_epochs,
+    last, parallel_map, train_with_sgd,
 };
 use crate::data::Mnist;
 use crate::error::Result;
-use crate::nets::{MultiLayerNet, MultiLayerNetConfig, WeightInit};
-use crate::optim::OptimizerName;
+use crate::nets::{MultiLayerNetConfig, WeightInit};
 use crate::plot::{Corner, Figure, Line, Marker, figure_png};
-use crate::{WEIGHT_STREAM, rng_stream};
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,9 +81,7 @@ pub fn compare_batch_norm(data: &Mnist, config: &BatchNormConfig) -> Result<Vec<
             use_batchnorm,
             ..MultiLayerNetConfig::default()
         };
-        let mut network = MultiLayerNet::<f32>::new(&net, &mut rng_stream(config.seed, WEIGHT_STREAM));
-        let mut optimizer = OptimizerName::Sgd.build::<f32>(config.lr);
-        train_epochs(&mut network, optimizer.as_mut(), &train, None, &config.training, 0.0, config.seed)
+        train_with_sgd(&net, config.lr, &train, None, &config.training, 0.0, config.seed)
     });
     let mut curves = curves.into_iter();
     config

@@ -7,14 +7,12 @@
 
 use super::shared::{
     EpochTraining, NamedCurves, Report, available_threads, first_images, overfitting_report, parallel_map,
-    train_epochs,
+    train_with_sgd,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::layers::DropoutMode;
-use crate::nets::{DropoutConfig, MultiLayerNet, MultiLayerNetConfig};
-use crate::optim::OptimizerName;
-use crate::{WEIGHT_STREAM, rng_stream};
+use crate::nets::{DropoutConfig, MultiLayerNetConfig};
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,17 +64,8 @@ pub fn compare_dropout(data: &Mnist, config: &DropoutExperimentConfig) -> Result
             dropout,
             ..MultiLayerNetConfig::default()
         };
-        let mut network = MultiLayerNet::<f32>::new(&net, &mut rng_stream(config.seed, WEIGHT_STREAM));
-        let mut optimizer = OptimizerName::Sgd.build::<f32>(config.lr);
-        let curves = train_epochs(
-            &mut network,
-            optimizer.as_mut(),
-            &train,
-            Some(&data.test),
-            &config.training,
-            0.0,
-            config.seed,
-        )?;
+        let test = Some(&data.test);
+        let curves = train_with_sgd(&net, config.lr, &train, test, &config.training, 0.0, config.seed)?;
         Ok((name, curves))
     })
     .into_iter()

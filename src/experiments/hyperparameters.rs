@@ -13,14 +13,13 @@ use rand::seq::SliceRandom;
 
 use super::shared::{
     AccuracyCurves, EpochTraining, Report, accuracy_panel, available_threads, epoch_points, first_images,
-    last, parallel_map, train_epochs,
+    last, parallel_map, train_with_sgd,
 };
 use crate::data::Mnist;
 use crate::error::Result;
-use crate::nets::{MultiLayerNet, MultiLayerNetConfig};
-use crate::optim::OptimizerName;
+use crate::nets::MultiLayerNetConfig;
 use crate::plot::{Figure, Line, figure_png};
-use crate::{WEIGHT_STREAM, rng_stream};
+use crate::rng_stream;
 
 /// The search's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,17 +109,8 @@ pub fn search(data: &Mnist, config: &HyperparametersConfig) -> Result<Vec<Trial>
         ..MultiLayerNetConfig::default()
     };
     parallel_map(draws, config.threads, |(lr, weight_decay)| {
-        let mut network = MultiLayerNet::<f32>::new(&net, &mut rng_stream(config.seed, WEIGHT_STREAM));
-        let mut optimizer = OptimizerName::Sgd.build::<f32>(lr);
-        let curves = train_epochs(
-            &mut network,
-            optimizer.as_mut(),
-            &train,
-            Some(&val),
-            &config.training,
-            weight_decay,
-            config.seed,
-        )?;
+        let curves =
+            train_with_sgd(&net, lr, &train, Some(&val), &config.training, weight_decay, config.seed)?;
         Ok(Trial { lr, weight_decay, curves })
     })
     .into_iter()

@@ -10,11 +10,11 @@ use crate::atomic::write_atomic;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::layers::Input;
-use crate::nets::Network;
-use crate::optim::Optimizer;
+use crate::nets::{MultiLayerNet, MultiLayerNetConfig, Network};
+use crate::optim::{Optimizer, OptimizerName};
 use crate::plot::{Corner, Figure, Line, Marker, Panel, figure_png};
 use crate::train::{choose_batch, evaluate, iter_per_epoch};
-use crate::{BATCH_STREAM, Error, rng_stream};
+use crate::{BATCH_STREAM, Error, WEIGHT_STREAM, rng_stream};
 
 /// What an experiment found: the lines to print (what the book's figure shows) and the files
 /// to write (`<name>.png`, `<name>.csv`, and any further figure).
@@ -318,6 +318,24 @@ pub fn train_epochs(
         i += 1;
     }
     Ok(curves)
+}
+
+/// The run of the book's small-data scripts: a `MultiLayerNet` of `net` with weights from
+/// `seed`'s weight stream, trained by SGD at `lr` with [`train_epochs`].
+///
+/// **Errors** if the network does not take `train`'s images.
+pub(super) fn train_with_sgd(
+    net: &MultiLayerNetConfig,
+    lr: f64,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    training: &EpochTraining,
+    weight_decay: f64,
+    seed: u64,
+) -> Result<AccuracyCurves> {
+    let mut network = MultiLayerNet::<f32>::new(net, &mut rng_stream(seed, WEIGHT_STREAM));
+    let mut optimizer = OptimizerName::Sgd.build::<f32>(lr);
+    train_epochs(&mut network, optimizer.as_mut(), train, test, training, weight_decay, seed)
 }
 
 /// A run of the overfitting experiments: its name, and its accuracies per epoch.

@@ -6,13 +6,11 @@
 
 use super::shared::{
     EpochTraining, NamedCurves, Report, available_threads, first_images, overfitting_report, parallel_map,
-    train_epochs,
+    train_with_sgd,
 };
 use crate::data::Mnist;
 use crate::error::Result;
-use crate::nets::{MultiLayerNet, MultiLayerNetConfig};
-use crate::optim::OptimizerName;
-use crate::{WEIGHT_STREAM, rng_stream};
+use crate::nets::MultiLayerNetConfig;
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,17 +61,9 @@ pub fn compare_weight_decay(data: &Mnist, config: &WeightDecayConfig) -> Result<
             output_size: data.classes,
             ..MultiLayerNetConfig::default()
         };
-        let mut network = MultiLayerNet::<f32>::new(&net, &mut rng_stream(config.seed, WEIGHT_STREAM));
-        let mut optimizer = OptimizerName::Sgd.build::<f32>(config.lr);
-        let curves = train_epochs(
-            &mut network,
-            optimizer.as_mut(),
-            &train,
-            Some(&data.test),
-            &config.training,
-            weight_decay,
-            config.seed,
-        )?;
+        let test = Some(&data.test);
+        let curves =
+            train_with_sgd(&net, config.lr, &train, test, &config.training, weight_decay, config.seed)?;
         Ok((name, curves))
     })
     .into_iter()
