@@ -2,8 +2,8 @@
 //! sigmoid network 784-50-100-10 classifies the 10,000 test images in batches of 100.
 //! Prints `Accuracy:0.9352`.
 //!
-//! The weights are read from `../shared/reference/ch03_sample_weight.safetensors` (or the
-//! path given as the first argument, or `$MITBADAK_REFERENCE/ch03_sample_weight.safetensors`).
+//! The weights are read from `data/reference/ch03_sample_weight.safetensors` (the book's file,
+//! MIT licence, as safetensors), or from the path given as the first argument.
 
 use std::path::PathBuf;
 
@@ -15,10 +15,7 @@ use ndarray::{Axis, Ix2, s};
 
 fn main() -> mitbadak::Result<()> {
     let path = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        let dir = std::env::var_os("MITBADAK_REFERENCE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"));
-        dir.join("ch03_sample_weight.safetensors")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/reference/ch03_sample_weight.safetensors")
     });
     let (_, (x, t)) = load_mnist(true, true, false)?;
     // the file holds only W1..W3 and b1..b3: the architecture is named here

@@ -169,7 +169,7 @@ fn gradcheck_prints_each_parameters_difference_and_agrees() {
 
 #[test]
 fn the_chapter_3_reference_weights_evaluate_to_0_9352_from_the_command_line() {
-    let Some(path) = common::reference_file("ch03_sample_weight.safetensors") else { return };
+    let path = common::reference_file("ch03_sample_weight.safetensors");
     let run = mitbadak(&[
         "eval",
         "--model",
@@ -314,11 +314,11 @@ fn train_takes_the_book_s_chapter_6_options() {
 
 #[test]
 fn the_book_s_convnet_weights_evaluate_to_the_book_s_figures_from_the_command_line() {
-    let Some(ch07) = common::reference_file("ch07_simple_convnet.safetensors") else { return };
+    let ch07 = common::reference_file("ch07_simple_convnet.safetensors");
     let run = mitbadak(&["eval", "--model", path_str(&ch07), "--arch", "simple-convnet"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("test accuracy: 0.9890"), "{}", run.stdout);
-    let Some(ch08) = common::reference_file("ch08_deep_convnet.safetensors") else { return };
+    let ch08 = common::reference_file("ch08_deep_convnet.safetensors");
     let run =
         mitbadak(&["eval", "--model", path_str(&ch08), "--arch", "deep-convnet", "--dropout-mode", "book"]);
     assert!(run.stdout.contains("test accuracy: 0.9935"), "{}{}", run.stdout, run.stderr);

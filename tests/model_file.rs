@@ -194,7 +194,7 @@ fn files_without_architecture_or_with_bad_tensors_are_refused_with_a_reason() {
 
 #[test]
 fn the_books_chapter_3_weights_reach_0_9352() {
-    let Some(path) = common::reference_file("ch03_sample_weight.safetensors") else { return };
+    let path = common::reference_file("ch03_sample_weight.safetensors");
     let mut model = load_model::<f32>(&path, Some(&Architecture::ch03_sample_network())).unwrap();
     let data = Mnist::load(&common::mnist_dir()).unwrap();
     assert_eq!(evaluate(model.network.as_mut(), &data.test).unwrap(), 0.9352);

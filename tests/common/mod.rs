@@ -51,22 +51,13 @@ pub fn mnist_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist")
 }
 
-/// The book's reference weights: `$MITBADAK_REFERENCE`, else `../shared/reference`.
-/// `None`, after saying so loudly, when they are not there.
-pub fn reference_file(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("MITBADAK_REFERENCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"));
-    let path = dir.join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: the book's reference weights {} are absent; set MITBADAK_REFERENCE to their directory",
-            path.display()
-        );
-        None
-    }
+/// The book's reference weights, kept in the repository under `data/reference/`.
+///
+/// **Panics** if the file is missing: the tests that use it must not pass without it.
+pub fn reference_file(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/reference").join(name);
+    assert!(path.is_file(), "the book's reference weights {} are missing from the checkout", path.display());
+    path
 }
 
 /// Checks every parameter's backpropagated gradient against central differences, in f64:
