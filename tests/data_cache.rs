@@ -15,7 +15,7 @@ fn write_gz_dataset(dir: &Path, train: u32, test: u32, seed: u8) {
     for (prefix, count) in [("train", train), ("t10k", test)] {
         let labels: Vec<u8> = (0..count).map(|i| ((i as u8).wrapping_mul(7) ^ seed) % 10).collect();
         let images: Vec<u8> = (0..count * 20)
-            .map(|p| if (p * 13 + seed as u32) % 5 == 0 { (p % 251 + 1) as u8 } else { 0 })
+            .map(|p| if (p * 13 + seed as u32).is_multiple_of(5) { (p % 251 + 1) as u8 } else { 0 })
             .collect();
         let files = [
             (format!("{prefix}-images-idx3-ubyte.gz"), idx_bytes(&[count, 5, 4], &images)),

@@ -60,7 +60,7 @@ fn panics_with_the_shapes_when_they_do_not_chain() {
 }
 
 mod sparse {
-    use mitbadak::matmul::simd::{Isa, dispatch};
+    use mitbadak::matmul::simd::Isa;
     use mitbadak::matmul::{Operand, SparseRows, matmul, matmul_reference};
     use mitbadak::seeded_rng;
     use ndarray::Array2;
@@ -80,7 +80,7 @@ mod sparse {
     }
 
     fn isas() -> Vec<Isa> {
-        if dispatch() == Isa::Scalar { vec![Isa::Scalar] } else { vec![Isa::Scalar, dispatch()] }
+        Isa::available()
     }
 
     fn assert_close(got: &Array2<f32>, want: &Array2<f32>, context: &str) {
@@ -93,10 +93,13 @@ mod sparse {
     fn sparse_rows_hold_exactly_the_nonzeros() {
         for (rows, cols) in [(1, 1), (3, 13), (7, 784), (4, 8)] {
             let a = sparse_matrix(rows, cols, 0.2, (rows * cols) as u64);
-            let sparse = SparseRows::from_dense(a.as_slice().unwrap(), rows, cols);
-            assert_eq!(sparse.dim(), (rows, cols));
-            assert_eq!(sparse.nonzeros(), a.iter().filter(|&&v| v != 0.0).count());
-            assert_eq!(sparse.to_dense(), a.as_slice().unwrap());
+            for isa in isas() {
+                let mut sparse = SparseRows::default();
+                sparse.fill_from_on(isa, a.as_slice().unwrap(), rows, cols);
+                assert_eq!(sparse.dim(), (rows, cols), "{isa:?}");
+                assert_eq!(sparse.nonzeros(), a.iter().filter(|&&v| v != 0.0).count(), "{isa:?}");
+                assert_eq!(sparse.to_dense(), a.as_slice().unwrap(), "{isa:?}");
+            }
         }
     }
 

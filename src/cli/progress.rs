@@ -50,7 +50,7 @@ impl Progress for TrainingProgress {
         match &self.bar {
             Some(bar) => {
                 bar.set_position(done as u64);
-                if done % 10 == 0 || done == total {
+                if done.is_multiple_of(10) || done == total {
                     bar.set_message(format!("{loss:.4}"));
                 }
             }

@@ -236,10 +236,10 @@ impl Plan {
                 found.push(format!("{flag} {given} (the run has {kept})"));
             }
         };
-        if let Some(architecture) = args.arch.architecture(data.train.image_shape, data.classes)? {
-            if architecture != self.architecture {
-                compare("--arch", architecture.describe(), self.architecture.describe());
-            }
+        if let Some(architecture) = args.arch.architecture(data.train.image_shape, data.classes)?
+            && architecture != self.architecture
+        {
+            compare("--arch", architecture.describe(), self.architecture.describe());
         }
         let flag_name = |name: OptimizerName| format!("{name:?}").to_lowercase();
         if let Some(optimizer) = args.optimizer {

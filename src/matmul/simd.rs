@@ -1,7 +1,10 @@
-//! The few vector operations the kernels need, for AVX2 with FMA and for plain scalars.
+//! The few vector operations the kernels need, for AVX-512, for AVX2 with FMA and for plain
+//! scalars.
 //!
 //! A kernel is written once, generic over [`Simd`], and instantiated per instruction set;
-//! [`dispatch`] picks the best one the CPU has, once.
+//! [`dispatch`] picks the best one the CPU has, once, or a lower one named by the environment
+//! variable `MITBADAK_ISA` (`avx512`, `avx2` or `scalar`), so that every path can be measured
+//! and tested on one machine.
 
 /// A vector of `LANES` f32 and the operations the kernels use.
 ///
@@ -166,27 +169,149 @@ mod avx2 {
     }
 }
 
-/// The instruction sets a kernel can run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Isa {
-    /// AVX2 with FMA (and POPCNT, which every AVX2 CPU has).
-    Avx2,
-    /// Plain scalar code.
-    Scalar,
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::Avx512;
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::Simd;
+
+    /// 16 floats per vector, fused multiply-add, masked loads and stores, and 32 registers.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx512;
+
+    // SAFETY: only called from functions compiled with avx512f (and avx2, fma) enabled, chosen
+    // by `dispatch` after checking that the CPU has them.
+    unsafe impl Simd for Avx512 {
+        type V = __m512;
+        type Mask = __mmask16;
+        const LANES: usize = 16;
+        #[inline(always)]
+        unsafe fn zero(self) -> __m512 {
+            unsafe { _mm512_setzero_ps() }
+        }
+        #[inline(always)]
+        unsafe fn splat(self, x: f32) -> __m512 {
+            unsafe { _mm512_set1_ps(x) }
+        }
+        #[inline(always)]
+        unsafe fn load(self, p: *const f32) -> __m512 {
+            unsafe { _mm512_loadu_ps(p) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32, v: __m512) {
+            unsafe { _mm512_storeu_ps(p, v) }
+        }
+        #[inline(always)]
+        unsafe fn first_lanes(self, len: usize) -> __mmask16 {
+            ((1u32 << len) - 1) as __mmask16
+        }
+        #[inline(always)]
+        unsafe fn load_masked(self, p: *const f32, mask: __mmask16) -> __m512 {
+            unsafe { _mm512_maskz_loadu_ps(mask, p) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(self, p: *mut f32, v: __m512, mask: __mmask16) {
+            unsafe { _mm512_mask_storeu_ps(p, mask, v) }
+        }
+        #[inline(always)]
+        unsafe fn mul_add(self, a: __m512, b: __m512, c: __m512) -> __m512 {
+            unsafe { _mm512_fmadd_ps(a, b, c) }
+        }
+        #[inline(always)]
+        unsafe fn pack_nonzeros(self, p: *const f32, base: u32, index: *mut u32) -> usize {
+            unsafe {
+                let mask = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(_mm512_loadu_ps(p), _mm512_setzero_ps());
+                // most groups of 16 pixels are blank: skipping them beats writing nothing
+                if mask == 0 {
+                    return 0;
+                }
+                let lanes = _mm512_add_epi32(
+                    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                    _mm512_set1_epi32(base as i32),
+                );
+                // the positions of the set lanes, packed to the front (the full 16 are written)
+                _mm512_storeu_si512(index.cast(), _mm512_maskz_compress_epi32(mask, lanes));
+                mask.count_ones() as usize
+            }
+        }
+    }
 }
 
-/// The best instruction set this CPU offers, detected once.
+/// The instruction sets a kernel can run on, from the widest down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Isa {
+    /// Plain scalar code.
+    Scalar,
+    /// AVX2 with FMA (and POPCNT, which every AVX2 CPU has).
+    Avx2,
+    /// AVX-512 (Foundation), with AVX2 and FMA.
+    Avx512,
+}
+
+impl Isa {
+    /// The name `MITBADAK_ISA` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// Every instruction set this CPU can run, the plain one first: the levels tests hold
+    /// against each other.
+    pub fn available() -> Vec<Isa> {
+        [Isa::Scalar, Isa::Avx2, Isa::Avx512].into_iter().filter(|&isa| isa <= best_on_this_cpu()).collect()
+    }
+}
+
+/// The widest instruction set this CPU has.
+fn best_on_this_cpu() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx2 = is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("popcnt");
+        if avx2 && is_x86_feature_detected!("avx512f") {
+            return Isa::Avx512;
+        }
+        if avx2 {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Scalar
+}
+
+/// The instruction set the kernels run on, chosen once: the widest this CPU has, or the
+/// lower one that the environment variable `MITBADAK_ISA` names (`avx512`, `avx2`, `scalar`),
+/// so that each path can be measured on one machine. A level above the CPU's, or a name it
+/// does not know, is not taken: the CPU's best is, with a word on standard error.
+///
+/// The dense products of the `gemm` crate choose their own kernels the same way (AVX-512
+/// where the CPU has it) and do not follow this variable.
 pub fn dispatch() -> Isa {
     static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
     *ISA.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-            && is_x86_feature_detected!("popcnt")
-        {
-            return Isa::Avx2;
+        let best = best_on_this_cpu();
+        let Some(asked) = std::env::var_os("MITBADAK_ISA") else { return best };
+        let asked = asked.to_string_lossy();
+        match [Isa::Scalar, Isa::Avx2, Isa::Avx512].into_iter().find(|isa| isa.name() == asked) {
+            Some(isa) if isa <= best => isa,
+            Some(isa) => {
+                eprintln!("MITBADAK_ISA={asked}: this CPU has no {}; running on {}", isa.name(), best.name());
+                best
+            }
+            None => {
+                eprintln!(
+                    "MITBADAK_ISA={asked}: expected avx512, avx2 or scalar; running on {}",
+                    best.name()
+                );
+                best
+            }
         }
-        Isa::Scalar
     })
 }
 
@@ -198,8 +323,8 @@ pub(crate) fn nonzero_bytes(bytes: &[u8], positions: &mut Vec<u16>, values: &mut
     assert!(bytes.len() <= 1 << 16, "nonzero_bytes: {} bytes do not fit 16-bit positions", bytes.len());
     match dispatch() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch() found avx2 and popcnt on this CPU.
-        Isa::Avx2 => unsafe { nonzero_bytes_avx2(bytes, positions, values) },
+        // SAFETY: dispatch() found avx2 and popcnt on this CPU (every AVX-512 CPU has them).
+        Isa::Avx2 | Isa::Avx512 => unsafe { nonzero_bytes_avx2(bytes, positions, values) },
         _ => nonzero_bytes_from(0, bytes, positions, values),
     }
 }

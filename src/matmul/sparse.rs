@@ -19,7 +19,7 @@
 //! them into L1, as a dense GEMM blocks K, was measured twice: its bookkeeping cost more than
 //! it saved (46 µs against 41 µs for the seed's `x·W1`). The nonzeros of a dense row are
 //! found 8 at a time with a vector compare and a table of permutations. Everything is
-//! written once over [`Simd`] and runs with AVX2+FMA where the CPU has it.
+//! written once over [`Simd`] and runs with AVX-512 or AVX2+FMA where the CPU has them.
 //!
 //! The plain reference is `super::matmul_reference`; `tests/matmul.rs` holds them together.
 
@@ -67,13 +67,30 @@ impl SparseRows {
     ///
     /// **Panics** if `a.len() != rows · cols`.
     pub fn fill_from(&mut self, a: &[f32], rows: usize, cols: usize) {
+        self.fill_from_on(dispatch(), a, rows, cols)
+    }
+
+    /// [`SparseRows::fill_from`] on a given instruction set (tests run each).
+    ///
+    /// **Panics** also if the CPU lacks `isa`.
+    pub fn fill_from_on(&mut self, isa: Isa, a: &[f32], rows: usize, cols: usize) {
         assert_eq!(a.len(), rows * cols, "SparseRows: {} values for ({rows}, {cols})", a.len());
-        match dispatch() {
+        assert_runs_here(isa, "fill_from");
+        match isa {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: dispatch() found avx2, fma and popcnt on this CPU.
+            // SAFETY: the CPU has avx512f, avx2, fma and popcnt (checked above).
+            Isa::Avx512 => unsafe { self.fill_avx512(a, rows, cols) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU has avx2, fma and popcnt (checked above).
             Isa::Avx2 => unsafe { self.fill_avx2(a, rows, cols) },
             _ => unsafe { self.fill_with(Scalar, a, rows, cols) },
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
+    unsafe fn fill_avx512(&mut self, a: &[f32], rows: usize, cols: usize) {
+        unsafe { self.fill_with(super::simd::Avx512, a, rows, cols) }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -215,7 +232,10 @@ impl SparseRows {
         assert_runs_here(isa, "dot_into");
         match isa {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: dispatch() found avx2, fma and popcnt on this CPU; the lengths were checked.
+            // SAFETY: the CPU has avx512f, avx2, fma and popcnt (checked above); the lengths too.
+            Isa::Avx512 => unsafe { self.dot_avx512(b, n, c, accumulate) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU has avx2, fma and popcnt (checked above); the lengths were checked.
             Isa::Avx2 => unsafe { self.dot_avx2(b, n, c, accumulate) },
             _ => unsafe { self.dot_with(Scalar, b, n, c, accumulate) },
         }
@@ -290,6 +310,12 @@ impl SparseRows {
     }
 
     #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
+    unsafe fn dot_avx512(&mut self, b: &[f32], n: usize, c: &mut [f32], accumulate: bool) {
+        unsafe { self.dot_with(super::simd::Avx512, b, n, c, accumulate) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma,popcnt")]
     unsafe fn dot_avx2(&mut self, b: &[f32], n: usize, c: &mut [f32], accumulate: bool) {
         unsafe { self.dot_with(super::simd::Avx2, b, n, c, accumulate) }
@@ -332,17 +358,17 @@ impl SparseRows {
     }
 }
 
-/// **Panics** unless this CPU can run `isa` (the scalar code runs everywhere).
+/// **Panics** unless this CPU can run `isa`.
 fn assert_runs_here(isa: Isa, product: &str) {
-    assert!(isa == Isa::Scalar || isa == dispatch(), "SparseRows::{product}: this CPU cannot run {isa:?}");
+    assert!(Isa::available().contains(&isa), "SparseRows::{product}: this CPU cannot run {isa:?}");
 }
 
 /// The number of nonzeros in `values`.
 pub(crate) fn count_nonzeros(values: &[f32]) -> usize {
     match dispatch() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch() found avx2 on this CPU.
-        Isa::Avx2 => unsafe { count_nonzeros_avx2(values) },
+        // SAFETY: dispatch() found avx2 on this CPU (every AVX-512 CPU has it).
+        Isa::Avx2 | Isa::Avx512 => unsafe { count_nonzeros_avx2(values) },
         _ => values.iter().filter(|&&v| v != 0.0).count(),
     }
 }
