@@ -15,6 +15,13 @@ pub trait Float: NdFloat + Default {
 
     /// Converts to `f64` for reporting (losses, accuracies, gradient-check errors).
     fn as_f64(self) -> f64;
+
+    /// The values as `f32`, when this type is `f32`: the way to the kernels written for
+    /// `f32` alone (the SIMD ones), with `None` sending `f64` down the plain path.
+    fn as_f32s(values: &[Self]) -> Option<&[f32]>;
+
+    /// [`Float::as_f32s`] for a slice to write.
+    fn as_f32s_mut(values: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 impl Float for f32 {
@@ -27,6 +34,14 @@ impl Float for f32 {
     fn as_f64(self) -> f64 {
         self as f64
     }
+
+    fn as_f32s(values: &[f32]) -> Option<&[f32]> {
+        Some(values)
+    }
+
+    fn as_f32s_mut(values: &mut [f32]) -> Option<&mut [f32]> {
+        Some(values)
+    }
 }
 
 impl Float for f64 {
@@ -38,5 +53,13 @@ impl Float for f64 {
 
     fn as_f64(self) -> f64 {
         self
+    }
+
+    fn as_f32s(_: &[f64]) -> Option<&[f32]> {
+        None
+    }
+
+    fn as_f32s_mut(_: &mut [f64]) -> Option<&mut [f32]> {
+        None
     }
 }

@@ -115,8 +115,10 @@ fn batch_norm_statistics_survive_a_model_file() {
 
 #[test]
 fn the_books_convnet_weights_reach_the_books_accuracies() {
-    let (ch07, ch08) =
-        (common::reference_file("ch07_simple_convnet.safetensors"), common::reference_file("ch08_deep_convnet.safetensors"));
+    let (ch07, ch08) = (
+        common::reference_file("ch07_simple_convnet.safetensors"),
+        common::reference_file("ch08_deep_convnet.safetensors"),
+    );
     let data = Mnist::load(&common::mnist_dir()).unwrap();
     let mut simple = load_model::<f32>(&ch07, Some(&Architecture::simple_convnet([1, 28, 28], 10))).unwrap();
     assert_eq!(evaluate(simple.network.as_mut(), &data.test).unwrap(), 0.989);

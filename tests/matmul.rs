@@ -202,3 +202,87 @@ mod sparse {
         }
     }
 }
+
+/// The shifted products of the stride-1 convolutions, on every instruction set this CPU has,
+/// against their plain loops.
+mod shifted {
+    use mitbadak::matmul::shifted::{
+        GradientOperands, PackedRows, gradient_on, gradient_reference, product, product_reference,
+        round_positions,
+    };
+    use mitbadak::matmul::simd::Isa;
+    use mitbadak::seeded_rng;
+    use rand::RngExt;
+
+    fn random(len: usize, seed: u64) -> Vec<f32> {
+        let mut rng = seeded_rng(seed);
+        (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+    }
+
+    /// The padded planes of `channels` planes `side` wide with `pad` zeros, read by a `filter`
+    /// square: their line, positions, shifts and the buffer's length for `span` positions.
+    fn layout(channels: usize, side: usize, filter: usize, pad: usize) -> (usize, usize, Vec<usize>, usize) {
+        let line = side + 2 * pad;
+        let plane = line * line;
+        let positions = (line - filter + 1) * line;
+        let offsets = (0..channels * filter * filter)
+            .map(|t| t / (filter * filter) * plane + t / filter % filter * line + t % filter)
+            .collect();
+        (line, positions, offsets, channels * plane + filter - 1 + round_positions(positions) - positions)
+    }
+
+    // (rows of a / filters, channels, side, filter, pad): DeepConvNet's and SimpleConvNet's
+    // layers, and edges: rows not a multiple of a block, one channel, a wide filter
+    const SHAPES: [(usize, usize, usize, usize, usize); 7] = [
+        (16, 1, 28, 3, 1),
+        (16, 16, 28, 3, 1),
+        (32, 32, 14, 3, 2),
+        (64, 64, 8, 3, 1),
+        (30, 1, 28, 5, 0),
+        (5, 3, 7, 3, 1),
+        (1, 2, 4, 3, 2),
+    ];
+
+    #[test]
+    fn products_agree_with_the_plain_loop_on_every_instruction_set() {
+        for (m, c, side, filter, pad) in SHAPES {
+            let (_, positions, offsets, len) = layout(c, side, filter, pad);
+            let span = round_positions(positions);
+            let (a, x) = (random(m * offsets.len(), 1), random(len, 2));
+            let mut want = vec![0.0; m * span];
+            product_reference(&a, &offsets, &x, positions, &mut want, span);
+            for isa in Isa::available() {
+                let mut got = vec![f32::NAN; m * span];
+                product(&PackedRows::new(isa, &a, m, offsets.len()), &offsets, &x, positions, &mut got, span);
+                for (row, (got, want)) in got.chunks(span).zip(want.chunks(span)).enumerate() {
+                    // (a NaN, a value never written, is not close either)
+                    let close = got[..positions].iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-4);
+                    assert!(close, "{isa:?} {m}x{c} {side}x{side} pad {pad}: row {row} differs");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gradients_agree_with_the_plain_loop_on_every_instruction_set() {
+        for (m, c, side, filter, pad) in SHAPES {
+            let (line, _, offsets, len) = layout(c, side, filter, pad);
+            let output = (line - filter + 1, line - filter + 1);
+            let m_stride = m.div_ceil(16) * 16;
+            let images = 3;
+            // dout rows with zeros past m, as the layer lays them out
+            let mut d = random(images * output.0 * output.1 * m_stride, 3);
+            d.iter_mut().enumerate().filter(|(i, _)| i % m_stride >= m).for_each(|(_, v)| *v = 0.0);
+            let x = random(images * len, 4);
+            let operands = GradientOperands { d: &d, m_stride, x: &x, x_image: len, images, output, line };
+            let mut want = vec![0.5; offsets.len() * m_stride];
+            gradient_reference(operands, &offsets, &mut want);
+            for isa in Isa::available() {
+                let mut got = vec![0.5; offsets.len() * m_stride];
+                gradient_on(isa, operands, &offsets, &mut got);
+                let close = got.iter().zip(&want).all(|(g, w)| (g - w).abs() < 1e-3);
+                assert!(close, "{isa:?} {m}x{c} {side}x{side} pad {pad}: the gradients differ");
+            }
+        }
+    }
+}

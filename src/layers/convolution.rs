@@ -7,18 +7,28 @@
 //! ```
 //!
 //! `W` has the book's and PyTorch's layout, seen as `(FN, C·FH·FW)`. The book lays the
-//! windows of the whole batch out at once (`im2col`, kept as the reference); here each image's
-//! windows ([`Windows`]) are laid out, multiplied and dropped while they are in the cache,
-//! and laid out again in backward from the kept input: that costs less than storing them
-//! (tens of MB for a batch of DeepConvNet), and the images are shared out between the cores.
+//! windows of the whole batch out at once (`im2col`, kept as the reference). Here the images
+//! are shared out between the cores, one image at a time, in one of two ways:
+//!
+//! - stride 1 with square filters (every convolution of the book's networks): the image's
+//!   padded planes ([`PaddedPlanes`]) are read at one shift per filter tap, so `col` is never
+//!   laid out ([`crate::matmul::shifted`]); `dx` is the same product of `dout`, padded by
+//!   `FH - 1 - pad`, with the filters turned 180° and `C` and `FN` swapped:
+//!   `dx[c, y, x] = Σ_f Σ_dy,dx W[f, c, FH-1-dy, FW-1-dx] · dout_padded[f, y + dy, x + dx]`;
+//! - any other stride: each image's windows ([`Windows`]) are laid out, multiplied and
+//!   dropped while they are in the cache.
+//!
+//! Either way backward lays the windows out again from the kept input: that costs less than
+//! storing them (tens of MB for a batch of DeepConvNet).
 
 use ndarray::{Array1, Array4, ArrayD, ArrayView2, ArrayViewMut2, Ix4};
 use rayon::prelude::*;
 
-use super::im2col::Windows;
+use super::im2col::{PaddedPlanes, Windows};
 use super::{Layer, Param, per_core};
 use crate::Float;
 use crate::matmul::gemm_into;
+use crate::matmul::shifted::{GradientOperands, ShiftedRows, gradient_of, round_positions};
 
 /// A 2-D convolution layer with filters `w` (the book's `W`) and bias `b`.
 #[derive(Debug, Clone)]
@@ -76,18 +86,133 @@ impl<T: Float> Convolution<T> {
         self.w.view().into_shape_with_order((fn_, self.w.len() / fn_.max(1))).expect("W is contiguous")
     }
 
+    /// The padded planes of one image of the last input, when the shifted products can run
+    /// this convolution: stride 1, square filters, padding less than the filter.
+    fn padded_planes(&self) -> Option<PaddedPlanes> {
+        let (_, c, h, w) = self.x.dim();
+        let (fh, fw) = (self.w.dim().2, self.w.dim().3);
+        (self.stride == 1 && fh == fw && self.pad < fh)
+            .then(|| PaddedPlanes::new((c, h, w), (fh, fw), self.pad))
+    }
+
     /// Fills `dw`, `db` and, when asked for, returns `dx`.
     fn backward_with(&mut self, dout: ArrayD<T>, want_dx: bool) -> Option<Array4<T>> {
         let dout =
             dout.into_dimensionality::<Ix4>().expect("Convolution::backward: dout must be (N, FN, OH, OW)");
         let dout = if dout.is_standard_layout() { dout } else { dout.as_standard_layout().into_owned() };
+        let (n, fn_) = (self.x.dim().0, self.w.dim().0);
+        let (oh, ow) = self.windows().output();
+        assert_eq!(dout.dim(), (n, fn_, oh, ow), "Convolution::backward: dout");
+        let (dw, db, dx) = match self.padded_planes() {
+            Some(planes) => self.backward_shifted(planes, &dout, want_dx),
+            None => self.backward_windows(&dout, want_dx),
+        };
+        self.dw = Array4::from_shape_vec(self.w.raw_dim(), dw).expect("FN·C·FH·FW");
+        self.db = Array1::from(db);
+        dx
+    }
+
+    /// [`Convolution::backward_with`] by shifted products: `dWᵀ = Σn col · dout[n]ᵀ` read off
+    /// the padded planes, and `dx[n]` the product of the padded `dout[n]` with the turned filters.
+    /// Returns `dW` (in `W`'s layout), `db` and `dx`.
+    fn backward_shifted(
+        &self,
+        planes: PaddedPlanes,
+        dout: &Array4<T>,
+        want_dx: bool,
+    ) -> (Vec<T>, Vec<T>, Option<Array4<T>>) {
+        let (n, c, h, w) = self.x.dim();
+        let (fn_, _, fh, fw) = self.w.dim();
+        let k = c * fh * fw;
+        let ((oh, ow), positions) = (planes.output(), planes.positions());
+        let span = round_positions(positions);
+        let offsets = planes.offsets();
+        // dx: dout padded by FH - 1 - pad, times W turned 180° with C and FN swapped: (C, FN·FH·FW)
+        let back = PaddedPlanes::new((fn_, oh, ow), (fh, fw), fh - 1 - self.pad);
+        let back_span = round_positions(back.positions());
+        let turned = want_dx.then(|| {
+            let turned = ndarray::Array4::from_shape_fn((c, fn_, fh, fw), |(ch, f, dy, dx)| {
+                self.w[[f, ch, fh - 1 - dy, fw - 1 - dx]]
+            });
+            ShiftedRows::new(turned.into_raw_vec_and_offset().0, back.offsets())
+        });
+        let (x, dout) = (self.x.as_slice().expect("row-major"), dout.as_slice().expect("row-major"));
+        let (image, out_image) = (c * h * w, fn_ * oh * ow);
+        // dout[n] laid out position by position for the weight gradient: (OH·OW, FN rounded up to 16)
+        let m_stride = fn_.div_ceil(16) * 16;
+        let (planes_len, rows_len) = (planes.buffer_len(span), oh * ow * m_stride);
+        // the images a core takes at a time: their planes and rows stay in its L2 cache
+        let group = (GROUP_BYTES / ((planes_len + rows_len) * size_of::<T>())).clamp(1, per_core(n));
+        let new = || Scratch {
+            dw_t: vec![T::zero(); k * m_stride],
+            db: vec![T::zero(); fn_],
+            planes: vec![T::zero(); group * planes_len],
+            rows: vec![T::zero(); group * rows_len],
+            back: if want_dx { vec![T::zero(); back.buffer_len(back_span)] } else { Vec::new() },
+            back_grid: if want_dx { vec![T::zero(); c * back_span] } else { Vec::new() },
+        };
+        // a group of images from `first`: dWᵀ += Σ col · dout[n]ᵀ, db += Σ dout[n], and each
+        // dx[n] from the turned filters
+        let step = |mut g: Scratch<T>, (first, dx): (usize, Option<&mut [T]>)| {
+            let images = group.min(n - first);
+            let douts = dout[first * out_image..][..images * out_image].chunks_exact(out_image);
+            for (j, dout) in douts.clone().enumerate() {
+                planes
+                    .fill(&x[(first + j) * image..][..image], &mut g.planes[j * planes_len..][..planes_len]);
+                // rows[r, m] = dout[m, r] (the columns past FN stay 0)
+                let rows = &mut g.rows[j * rows_len..][..rows_len];
+                for (m, plane) in dout.chunks_exact(oh * ow).enumerate() {
+                    plane.iter().enumerate().for_each(|(r, &d)| rows[r * m_stride + m] = d);
+                }
+                g.db.iter_mut().zip(dout.chunks_exact(oh * ow)).for_each(|(db, plane)| {
+                    *db += plane.iter().fold(T::zero(), |s, &v| s + v);
+                });
+            }
+            let line = planes.line();
+            let operands = GradientOperands {
+                d: &g.rows,
+                m_stride,
+                x: &g.planes,
+                x_image: planes_len,
+                images,
+                output: (oh, ow),
+                line,
+            };
+            gradient_of(operands, &offsets, &mut g.dw_t);
+            if let (Some(dx), Some(turned)) = (dx, &turned) {
+                for (dout, dx) in douts.zip(dx.chunks_exact_mut(image)) {
+                    back.fill(dout, &mut g.back);
+                    turned.product(&g.back, back.positions(), &mut g.back_grid, back_span);
+                    back.read_outputs(&g.back_grid, back_span, dx, false);
+                }
+            }
+            g
+        };
+        let add = |mut a: Scratch<T>, b: Scratch<T>| {
+            a.dw_t.iter_mut().zip(&b.dw_t).for_each(|(a, &b)| *a += b);
+            a.db.iter_mut().zip(&b.db).for_each(|(a, &b)| *a += b);
+            a
+        };
+        let (sums, dx) = if want_dx {
+            let mut dx = Array4::zeros(self.x.raw_dim());
+            let groups = dx.as_slice_mut().expect("new").par_chunks_mut((group * image).max(1));
+            let sums =
+                groups.enumerate().map(|(i, dx)| (i * group, Some(dx))).fold(new, step).reduce(new, add);
+            (sums, Some(dx))
+        } else {
+            let groups = (0..n).into_par_iter().step_by(group);
+            (groups.map(|first| (first, None)).fold(new, step).reduce(new, add), None)
+        };
+        // dW (FN, K) from dWᵀ (K, FN rounded up)
+        let dw = (0..fn_ * k).map(|i| sums.dw_t[i % k * m_stride + i / k]).collect();
+        (dw, sums.db, dx)
+    }
+
+    /// [`Convolution::backward_with`] by laying each image's windows out ([`Windows`]).
+    /// Returns `dW` (in `W`'s layout), `db` and `dx`.
+    fn backward_windows(&self, dout: &Array4<T>, want_dx: bool) -> (Vec<T>, Vec<T>, Option<Array4<T>>) {
         let windows = self.windows();
         let (fn_, k, p) = (self.w.dim().0, windows.taps(), windows.positions());
-        assert_eq!(
-            dout.dim(),
-            (self.x.dim().0, fn_, windows.output().0, windows.output().1),
-            "Convolution::backward: dout"
-        );
         let (x, dout_values, w_rows) =
             (self.x.as_slice().expect("row-major"), dout.as_slice().expect("row-major"), self.w_rows());
         let image = x.len() / self.x.dim().0.max(1);
@@ -128,32 +253,39 @@ impl<T: Float> Convolution<T> {
             (images.map(|n| (n, None)).fold(new, step).reduce(new, add), None)
         };
         let dw_t = ndarray::Array2::from_shape_vec((k, fn_), gradients.dw).expect("K·FN");
-        self.dw = dw_t
-            .t()
-            .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order(self.w.raw_dim())
-            .expect("FN·C·FH·FW");
-        self.db = Array1::from(gradients.db);
-        dx
-    }
-}
-
-impl<T: Float> Layer<T> for Convolution<T> {
-    fn name(&self) -> &'static str {
-        "Convolution"
+        (dw_t.t().as_standard_layout().into_owned().into_raw_vec_and_offset().0, gradients.db, dx)
     }
 
-    /// **Panics** if `x` is not `(N, C, H, W)` with `W`'s channels, or a filter does not fit.
-    fn forward(&mut self, x: ArrayD<T>, _train: bool) -> ArrayD<T> {
-        let x = x
-            .into_dimensionality::<Ix4>()
-            .unwrap_or_else(|x| panic!("Convolution::forward: expected (N, C, H, W), got {x:?}"));
-        let (n, c, _, _) = x.dim();
-        let (fn_, wc, _, _) = self.w.dim();
-        assert_eq!(c, wc, "Convolution::forward: input has {c} channels, the filters {wc}");
-        self.x = if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() };
+    /// The forward pass by shifted products: `out[n] = b + W · col`, with `col` read off the
+    /// padded planes of image `n`.
+    fn forward_shifted(&self, planes: PaddedPlanes) -> Array4<T> {
+        let (n, fn_) = (self.x.dim().0, self.w.dim().0);
+        let ((oh, ow), positions) = (planes.output(), planes.positions());
+        let span = round_positions(positions);
+        let w_rows = ShiftedRows::new(self.w.iter().copied().collect(), planes.offsets());
+        let mut out = Array4::zeros((n, fn_, oh, ow));
+        let x = self.x.as_slice().expect("row-major");
+        let image = x.len() / n.max(1);
+        let images = out.as_slice_mut().expect("new").par_chunks_mut((fn_ * oh * ow).max(1));
+        images.zip(x.par_chunks(image.max(1))).with_min_len(per_core(n)).for_each_init(
+            || (vec![T::zero(); planes.buffer_len(span)], vec![T::zero(); fn_ * span]),
+            |(buffer, grid), (out, x)| {
+                planes.fill(x, buffer);
+                w_rows.product(buffer, positions, grid, span);
+                planes.read_outputs(grid, span, out, false);
+                // each filter's bias
+                out.chunks_exact_mut(oh * ow)
+                    .zip(&self.b)
+                    .for_each(|(plane, &b)| plane.iter_mut().for_each(|v| *v += b));
+            },
+        );
+        out
+    }
+
+    /// The forward pass by laying each image's windows out ([`Windows`]).
+    fn forward_windows(&self) -> Array4<T> {
         let windows = self.windows();
+        let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let (k, p, (oh, ow)) = (windows.taps(), windows.positions(), windows.output());
         let mut out = Array4::zeros((n, fn_, oh, ow));
         let (x, w_rows, b) = (self.x.as_slice().expect("row-major"), self.w_rows(), &self.b);
@@ -170,6 +302,42 @@ impl<T: Float> Layer<T> for Convolution<T> {
                 gemm_into(w_rows, col, ArrayViewMut2::from_shape((fn_, p), out).expect("FN·P"), true);
             },
         );
+        out
+    }
+}
+
+/// The bytes of padded planes and `dout` rows a core keeps at a time in the shifted backward
+/// pass: a share of its L2 cache (2 MB or more on the CPUs measured).
+const GROUP_BYTES: usize = 512 << 10;
+
+/// One core's share of the weight gradients, and its scratch buffers, for the shifted path.
+struct Scratch<T> {
+    dw_t: Vec<T>,
+    db: Vec<T>,
+    planes: Vec<T>,
+    rows: Vec<T>,
+    back: Vec<T>,
+    back_grid: Vec<T>,
+}
+
+impl<T: Float> Layer<T> for Convolution<T> {
+    fn name(&self) -> &'static str {
+        "Convolution"
+    }
+
+    /// **Panics** if `x` is not `(N, C, H, W)` with `W`'s channels, or a filter does not fit.
+    fn forward(&mut self, x: ArrayD<T>, _train: bool) -> ArrayD<T> {
+        let x = x
+            .into_dimensionality::<Ix4>()
+            .unwrap_or_else(|x| panic!("Convolution::forward: expected (N, C, H, W), got {x:?}"));
+        let c = x.dim().1;
+        let wc = self.w.dim().1;
+        assert_eq!(c, wc, "Convolution::forward: input has {c} channels, the filters {wc}");
+        self.x = if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() };
+        let out = match self.padded_planes() {
+            Some(planes) => self.forward_shifted(planes),
+            None => self.forward_windows(),
+        };
         out.into_dyn()
     }
 

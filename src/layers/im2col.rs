@@ -245,3 +245,100 @@ fn clear_outside<T: Float>(lines: &mut [T], width: usize, taken: &std::ops::Rang
         lines.iter_mut().skip(column).step_by(width).for_each(|v| *v = T::zero());
     }
 }
+
+/// The channels of one image with their zero padding, line after line `WP = W + 2·pad` wide,
+/// plane after plane: the layout in which the windows of a stride-1 convolution are the
+/// buffer read at one shift per filter tap (see [`crate::matmul::shifted`]), with no `col`.
+///
+/// Output position `(y, x)` is grid position `q = y·WP + x`; the grid's last `WP - OW`
+/// columns are not outputs. Tested against [`im2col`] through `Convolution`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaddedPlanes {
+    /// Channels, height and width of the image.
+    input: (usize, usize, usize),
+    /// The filter's height and width.
+    filter: (usize, usize),
+    /// Zeros around each plane.
+    pad: usize,
+}
+
+impl PaddedPlanes {
+    /// The padded planes of a `(C, H, W)` image under `(FH, FW)` filters with stride 1.
+    ///
+    /// **Panics** if the filter does not fit the padded image.
+    pub fn new(input: (usize, usize, usize), filter: (usize, usize), pad: usize) -> Self {
+        let (_, h, w) = input;
+        assert!(
+            h + 2 * pad >= filter.0 && w + 2 * pad >= filter.1,
+            "a {filter:?} filter does not fit {h}x{w} + 2·{pad}"
+        );
+        PaddedPlanes { input, filter, pad }
+    }
+
+    /// The width of a padded line, `WP`.
+    pub fn line(&self) -> usize {
+        self.input.2 + 2 * self.pad
+    }
+
+    /// The values of one padded plane.
+    fn plane(&self) -> usize {
+        (self.input.1 + 2 * self.pad) * self.line()
+    }
+
+    /// The output's height and width: `(OH, OW)`.
+    pub fn output(&self) -> (usize, usize) {
+        let (_, h, w) = self.input;
+        (h + 2 * self.pad - self.filter.0 + 1, w + 2 * self.pad - self.filter.1 + 1)
+    }
+
+    /// Grid positions of the output, `OH·WP`.
+    pub fn positions(&self) -> usize {
+        self.output().0 * self.line()
+    }
+
+    /// The shift of each filter tap `(c, dy, dx)`, in the order of a filter's weights:
+    /// `c·plane + dy·WP + dx`.
+    pub fn offsets(&self) -> Vec<usize> {
+        let (c, (fh, fw)) = (self.input.0, self.filter);
+        let (plane, line) = (self.plane(), self.line());
+        (0..c * fh * fw).map(|tap| tap / (fh * fw) * plane + tap / fw % fh * line + tap % fw).collect()
+    }
+
+    /// The buffer's length when `span >= positions()` grid positions are read at each shift:
+    /// the planes, then room for the last shift's reach.
+    pub fn buffer_len(&self, span: usize) -> usize {
+        self.input.0 * self.plane() + self.filter.1 - 1 + span - self.positions()
+    }
+
+    /// Lays `x: (C, H, W)` out in `buffer` (of [`PaddedPlanes::buffer_len`]), zeros around.
+    ///
+    /// **Panics** if a slice has the wrong length.
+    pub fn fill<T: Float>(&self, x: &[T], buffer: &mut [T]) {
+        let ((c, h, w), line, pad) = (self.input, self.line(), self.pad);
+        assert_eq!(x.len(), c * h * w, "PaddedPlanes::fill: x is not {:?}", self.input);
+        buffer.fill(T::zero());
+        for (plane, x) in buffer.chunks_exact_mut(self.plane()).zip(x.chunks_exact(h * w)) {
+            for (padded, x) in plane[pad * line..].chunks_exact_mut(line).zip(x.chunks_exact(w)) {
+                padded[pad..pad + w].copy_from_slice(x);
+            }
+        }
+    }
+
+    /// Reads the outputs `(M, OH, OW)` off `grid`, whose row `m` starts at `m · stride`: adds
+    /// them to `out` (`add`) or writes them.
+    ///
+    /// **Panics** if a slice is too short.
+    pub fn read_outputs<T: Float>(&self, grid: &[T], stride: usize, out: &mut [T], add: bool) {
+        let ((oh, ow), line) = (self.output(), self.line());
+        for (m, out) in out.chunks_exact_mut(oh * ow).enumerate() {
+            let rows = grid[m * stride..][..oh * line].chunks_exact(line);
+            for (out, row) in out.chunks_exact_mut(ow).zip(rows) {
+                if add {
+                    out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+                } else {
+                    out.copy_from_slice(&row[..ow]);
+                }
+            }
+        }
+    }
+}

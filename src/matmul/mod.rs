@@ -10,6 +10,7 @@
 //!
 //! [`matmul_reference`] is the plain triple loop both paths are tested against.
 
+pub mod shifted;
 pub mod simd;
 pub mod sparse;
 

@@ -1,0 +1,439 @@
+//! Products with shifted rows: a stride-1 convolution as a matrix product, with no `im2col`.
+//!
+//! Lay an image's channels out with their zero padding, each line `WP` values wide, one plane
+//! after another in one buffer `x`. Then the window value that filter tap `k = (c, dy, dx)`
+//! multiplies at output position `q = y·WP + x` is `x[offset[k] + q]`, with
+//! `offset[k] = c·plane + dy·WP + dx`: the `K` rows of the book's `col` are the same buffer read
+//! at `K` shifts. So
+//!
+//! ```text
+//! product:   out[m, q]     = Σ_k a[m, k] · x[offset[k] + q]          (W · col: forward, and dx)
+//! gradient:  grad_t[k, m] += Σ_q x[offset[k] + q] · d[q, m]           (col · doutᵀ: dWᵀ)
+//! ```
+//!
+//! The product runs over a grid `WP` wide whose last `WP - OW` columns are not outputs (they
+//! are computed and dropped): for DeepConvNet's 3x3 layers 7-50% more multiply-adds than the
+//! outputs need, and no `col` laid out (9 copies of the input). The gradient visits the
+//! outputs only.
+//!
+//! Why the kernels are fast: the product sums a block of `MB` rows of `a` by `NB` vectors of
+//! positions in registers over every `k` (one load of `x` per vector, one broadcast of `a`
+//! per row, `MB·NB` fused multiply-adds), and writes it once; `x` is read where it lies, in
+//! L1. The gradient, with `dout` laid out position by position (`M` values a row), sums a
+//! block of `KB` shifts by `MV` vectors of `m` over every position of every image (`MV`
+//! loads of `d`, `KB` broadcasts of `x`), with no adding up of lanes. [`product_reference`]
+//! and [`gradient_reference`] are the plain loops, for `f64` and for the tests.
+
+use super::simd::{Isa, Scalar, Simd, dispatch};
+use crate::Float;
+
+/// The positions the fast [`product`] computes at a time, on every instruction set: the
+/// position count of `out` and the room after the last offset in `x` are rounded up to it.
+pub const POSITION_BLOCK: usize = 48;
+
+/// Rounds `positions` up to a whole number of [`POSITION_BLOCK`]s.
+pub fn round_positions(positions: usize) -> usize {
+    positions.div_ceil(POSITION_BLOCK) * POSITION_BLOCK
+}
+
+/// `out[m, q] = Σ_k a[m, k] · x[offsets[k] + q]` for `q < positions`, the plain loop.
+/// `a: (M, K)` row-major; row `m` of `out` starts at `m · out_stride`.
+///
+/// **Panics** if a slice is too short.
+pub fn product_reference<T: Float>(
+    a: &[T],
+    offsets: &[usize],
+    x: &[T],
+    positions: usize,
+    out: &mut [T],
+    out_stride: usize,
+) {
+    let k = offsets.len();
+    for (m, a_row) in a.chunks_exact(k.max(1)).enumerate() {
+        let out_row = &mut out[m * out_stride..][..positions];
+        out_row.fill(T::zero());
+        for (&a_mk, &offset) in a_row.iter().zip(offsets) {
+            out_row.iter_mut().zip(&x[offset..offset + positions]).for_each(|(o, &x)| *o += a_mk * x);
+        }
+    }
+}
+
+/// `grad_t[k, m] += Σ_i Σ_(y, x) x[i][offsets[k] + y·WP + x] · d[i][y·OW + x, m]`, over the
+/// images `i` and output positions of [`GradientOperands`], the plain loop: the weight
+/// gradient `dWᵀ = col · dout[n]ᵀ`, summed over the images. `grad_t: (K, m_stride)` row-major.
+///
+/// **Panics** if a slice is too short.
+pub fn gradient_reference<T: Float>(operands: GradientOperands<'_, T>, offsets: &[usize], grad_t: &mut [T]) {
+    let GradientOperands { d, m_stride, x, x_image, images, output: (oh, ow), line } = operands;
+    for i in 0..images {
+        let (d, x) = (&d[i * oh * ow * m_stride..], &x[i * x_image..]);
+        for (row, &offset) in grad_t.chunks_exact_mut(m_stride).zip(offsets) {
+            for (r, d_row) in d.chunks_exact(m_stride).take(oh * ow).enumerate() {
+                let x_at = x[offset + r / ow * line + r % ow];
+                row.iter_mut().zip(d_row).for_each(|(g, &d)| *g += x_at * d);
+            }
+        }
+    }
+}
+
+/// The operands of a weight gradient, image after image: `dout` with one row per output
+/// position, `d[i][y·OW + x, m]` (rows `m_stride` long: `M` rounded up to 16, zeros after
+/// `M`), and each image's padded planes `x` (images `x_image` apart, lines `line` long).
+#[derive(Debug, Clone, Copy)]
+pub struct GradientOperands<'a, T> {
+    /// `dout` as position rows, `(images·OH·OW, m_stride)`.
+    pub d: &'a [T],
+    /// The length of a row of `d`, a multiple of 16.
+    pub m_stride: usize,
+    /// The padded planes.
+    pub x: &'a [T],
+    /// The distance between images of `x`.
+    pub x_image: usize,
+    /// How many images.
+    pub images: usize,
+    /// The output's height and width, `(OH, OW)`.
+    pub output: (usize, usize),
+    /// The width of a padded line, `WP`.
+    pub line: usize,
+}
+
+impl<T> GradientOperands<'_, T> {
+    /// **Panics** unless `d` holds every image's rows and every shift's positions lie in `x`.
+    fn check(&self, offsets: &[usize]) {
+        let (oh, ow) = self.output;
+        assert_eq!(
+            self.m_stride % 16,
+            0,
+            "shifted::gradient: rows of {} values, not a multiple of 16",
+            self.m_stride
+        );
+        assert!(self.d.len() >= self.images * oh * ow * self.m_stride, "shifted::gradient: d is short");
+        let reach = (self.images.max(1) - 1) * self.x_image + (oh.max(1) - 1) * self.line + ow;
+        assert!(
+            ow <= self.line && offsets.iter().all(|&o| o + reach <= self.x.len()),
+            "shifted::gradient: x ends before an offset's positions"
+        );
+    }
+}
+
+/// The rows of `a: (M, K)` laid out for [`product`]: in panels of as many rows as the kernel
+/// of `isa` sums at once, each panel column by column (`K x MB`), the last one filled out
+/// with zero rows. Packed once per batch, read by every image's product.
+#[derive(Debug, Clone)]
+pub struct PackedRows {
+    isa: Isa,
+    rows: usize,
+    cols: usize,
+    panels: Vec<f32>,
+}
+
+impl PackedRows {
+    /// Packs `a: (rows, cols)` (row-major) for the kernels of `isa`.
+    ///
+    /// **Panics** if `a.len() != rows · cols` or the CPU lacks `isa`.
+    pub fn new(isa: Isa, a: &[f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(a.len(), rows * cols, "PackedRows: {} values for ({rows}, {cols})", a.len());
+        assert!(Isa::available().contains(&isa), "PackedRows: this CPU cannot run {isa:?}");
+        let mb = product_rows(isa);
+        let mut panels = vec![0.0; rows.div_ceil(mb) * mb * cols];
+        for (m, row) in a.chunks_exact(cols.max(1)).enumerate() {
+            let panel = &mut panels[m / mb * mb * cols..];
+            for (k, &v) in row.iter().enumerate() {
+                panel[k * mb + m % mb] = v;
+            }
+        }
+        PackedRows { isa, rows, cols, panels }
+    }
+
+    /// Packs `a` for the instruction set [`dispatch`] chose.
+    pub fn for_this_cpu(a: &[f32], rows: usize, cols: usize) -> Self {
+        PackedRows::new(dispatch(), a, rows, cols)
+    }
+
+    /// `(rows, cols)` of `a`.
+    pub fn dim(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+}
+
+/// Rows of `a` the product kernel of `isa` sums at once.
+fn product_rows(isa: Isa) -> usize {
+    match isa {
+        Isa::Avx512 => 8,
+        Isa::Avx2 | Isa::Scalar => 4,
+    }
+}
+
+/// `out[m, q] = Σ_k a[m, k] · x[offsets[k] + q]` for `q` below `positions` rounded up to
+/// [`POSITION_BLOCK`] (the rounded-up positions are computed too, from what `x` holds there).
+///
+/// **Panics** if `offsets` does not have one shift per column of `a`, `out` does not have
+/// `M` rows of `out_stride >= round_positions(positions)`, or `x` ends before the last
+/// offset plus the rounded positions.
+pub fn product(
+    a: &PackedRows,
+    offsets: &[usize],
+    x: &[f32],
+    positions: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let (m, k) = a.dim();
+    let span = round_positions(positions);
+    assert_eq!(offsets.len(), k, "shifted::product: {} offsets for {k} columns", offsets.len());
+    assert!(
+        out_stride >= span && out.len() >= (m.max(1) - 1) * out_stride + span,
+        "shifted::product: out is short"
+    );
+    assert!(
+        offsets.iter().all(|&o| o + span <= x.len()),
+        "shifted::product: x ends before an offset's positions"
+    );
+    if m == 0 || positions == 0 {
+        return;
+    }
+    // SAFETY: the lengths were checked above; `a` was packed for an instruction set this CPU
+    // has (PackedRows::new checks), which the arms below run.
+    unsafe {
+        match a.isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => product_avx512(a, offsets, x, span, out, out_stride),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => product_avx2(a, offsets, x, span, out, out_stride),
+            _ => product_with::<_, 4, 4>(Scalar, a, offsets, x, span, out, out_stride),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn product_avx512(
+    a: &PackedRows,
+    offsets: &[usize],
+    x: &[f32],
+    span: usize,
+    out: &mut [f32],
+    stride: usize,
+) {
+    // 8 rows x 3 vectors: 24 of the 32 registers hold sums
+    unsafe { product_with::<_, 8, 3>(super::simd::Avx512, a, offsets, x, span, out, stride) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn product_avx2(
+    a: &PackedRows,
+    offsets: &[usize],
+    x: &[f32],
+    span: usize,
+    out: &mut [f32],
+    stride: usize,
+) {
+    // 4 rows x 3 vectors: 12 of the 16 registers hold sums
+    unsafe { product_with::<_, 4, 3>(super::simd::Avx2, a, offsets, x, span, out, stride) }
+}
+
+/// The product in blocks of `MB` rows by `NB` vectors; `span` is a multiple of `NB·LANES`.
+#[inline(always)]
+unsafe fn product_with<S: Simd, const MB: usize, const NB: usize>(
+    s: S,
+    a: &PackedRows,
+    offsets: &[usize],
+    x: &[f32],
+    span: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    debug_assert_eq!(MB, product_rows(a.isa));
+    debug_assert_eq!(POSITION_BLOCK % (NB * S::LANES), 0);
+    let (m, k) = a.dim();
+    for first_row in (0..m).step_by(MB) {
+        let panel = a.panels[first_row * k..].as_ptr();
+        let rows = MB.min(m - first_row);
+        for q in (0..span).step_by(NB * S::LANES) {
+            let mut sums = [[unsafe { s.zero() }; NB]; MB];
+            for (column, &offset) in offsets.iter().enumerate() {
+                // SAFETY: offset + q + NB·LANES <= offset + span <= x.len(); the panel holds K·MB
+                unsafe {
+                    let at = x.as_ptr().add(offset + q);
+                    let xs: [S::V; NB] = std::array::from_fn(|j| s.load(at.add(j * S::LANES)));
+                    for (i, row_sums) in sums.iter_mut().enumerate() {
+                        let a_ik = s.splat(*panel.add(column * MB + i));
+                        for (sum, &xj) in row_sums.iter_mut().zip(&xs) {
+                            *sum = s.mul_add(a_ik, xj, *sum);
+                        }
+                    }
+                }
+            }
+            for (i, row_sums) in sums.iter().enumerate().take(rows) {
+                for (j, &sum) in row_sums.iter().enumerate() {
+                    // SAFETY: row first_row + i < M, and q + (j + 1)·LANES <= span <= out_stride
+                    unsafe {
+                        s.store(out.as_mut_ptr().add((first_row + i) * out_stride + q + j * S::LANES), sum)
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// [`gradient_reference`] on the instruction set [`dispatch`] chose.
+///
+/// **Panics** if `grad_t` is not `(K, m_stride)` or the operands are short.
+pub fn gradient(operands: GradientOperands<'_, f32>, offsets: &[usize], grad_t: &mut [f32]) {
+    gradient_on(dispatch(), operands, offsets, grad_t)
+}
+
+/// [`gradient`] on a given instruction set (tests run each).
+///
+/// **Panics** also if the CPU lacks `isa`.
+pub fn gradient_on(isa: Isa, operands: GradientOperands<'_, f32>, offsets: &[usize], grad_t: &mut [f32]) {
+    assert!(Isa::available().contains(&isa), "shifted::gradient: this CPU cannot run {isa:?}");
+    operands.check(offsets);
+    assert_eq!(
+        grad_t.len(),
+        offsets.len() * operands.m_stride,
+        "shifted::gradient: grad_t is not (K, m_stride)"
+    );
+    if offsets.is_empty() || operands.m_stride == 0 || operands.images == 0 {
+        return;
+    }
+    // SAFETY: the lengths were checked above, and the CPU has `isa`.
+    unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => gradient_avx512(operands, offsets, grad_t),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => gradient_avx2(operands, offsets, grad_t),
+            _ => gradient_with::<_, 1, 4>(Scalar, operands, offsets, grad_t),
+        }
+    }
+}
+
+/// AVX-512: as many vectors of `m` a block as a row holds, up to 4, and as many shifts as
+/// leave 24 of the 32 registers holding sums (12 with one vector).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn gradient_avx512(operands: GradientOperands<'_, f32>, offsets: &[usize], grad_t: &mut [f32]) {
+    let s = super::simd::Avx512;
+    unsafe {
+        match operands.m_stride / 16 {
+            1 => gradient_with::<_, 1, 12>(s, operands, offsets, grad_t),
+            2 => gradient_with::<_, 2, 12>(s, operands, offsets, grad_t),
+            3 => gradient_with::<_, 3, 8>(s, operands, offsets, grad_t),
+            _ => gradient_with::<_, 4, 6>(s, operands, offsets, grad_t),
+        }
+    }
+}
+
+/// AVX2: 12 of the 16 registers hold sums.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gradient_avx2(operands: GradientOperands<'_, f32>, offsets: &[usize], grad_t: &mut [f32]) {
+    let s = super::simd::Avx2;
+    unsafe {
+        match operands.m_stride / 8 {
+            2 => gradient_with::<_, 2, 6>(s, operands, offsets, grad_t),
+            3 => gradient_with::<_, 3, 4>(s, operands, offsets, grad_t),
+            _ => gradient_with::<_, 4, 3>(s, operands, offsets, grad_t),
+        }
+    }
+}
+
+/// The gradient in blocks of `KB` shifts by `MV` vectors of `m`: for every output position of
+/// every image, `MV` loads of `d`'s row, `KB` broadcasts of `x`, and `KB·MV` fused
+/// multiply-adds into sums kept in registers, written once a block. A block at the edge
+/// repeats the last shift or vector in its spare places, and stores only the real ones.
+#[inline(always)]
+unsafe fn gradient_with<S: Simd, const MV: usize, const KB: usize>(
+    s: S,
+    operands: GradientOperands<'_, f32>,
+    offsets: &[usize],
+    grad_t: &mut [f32],
+) {
+    let GradientOperands { d, m_stride, x, x_image, images, output: (oh, ow), line } = operands;
+    let (k, vectors) = (offsets.len(), m_stride / S::LANES);
+    for first_vector in (0..vectors).step_by(MV) {
+        let columns: [usize; MV] = std::array::from_fn(|v| (first_vector + v).min(vectors - 1) * S::LANES);
+        for first_shift in (0..k).step_by(KB) {
+            let shifts: [usize; KB] = std::array::from_fn(|j| offsets[(first_shift + j).min(k - 1)]);
+            let mut sums = [[unsafe { s.zero() }; MV]; KB];
+            for image in 0..images {
+                let (d, x) = (d[image * oh * ow * m_stride..].as_ptr(), x[image * x_image..].as_ptr());
+                for y in 0..oh {
+                    for ox in 0..ow {
+                        // SAFETY: GradientOperands::check: row y·OW + x of d and every shift's
+                        // position y·WP + x of x lie inside their slices
+                        unsafe {
+                            let row = d.add((y * ow + ox) * m_stride);
+                            let ds: [S::V; MV] = std::array::from_fn(|v| s.load(row.add(columns[v])));
+                            let at = x.add(y * line + ox);
+                            for (shift_sums, &shift) in sums.iter_mut().zip(&shifts) {
+                                let x_at = s.splat(*at.add(shift));
+                                for (sum, &d_v) in shift_sums.iter_mut().zip(&ds) {
+                                    *sum = s.mul_add(x_at, d_v, *sum);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (j, shift_sums) in sums.iter().enumerate().take(k - first_shift) {
+                for (v, &sum) in shift_sums.iter().enumerate().take(vectors - first_vector) {
+                    // SAFETY: row first_shift + j < K and column + LANES <= m_stride of grad_t
+                    unsafe {
+                        let at = grad_t.as_mut_ptr().add((first_shift + j) * m_stride + columns[v]);
+                        s.store(at, s.mul_add(sum, s.splat(1.0), s.load(at)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The left operand `a: (M, K)` of shifted products with its `K` shifts, for any [`Float`]:
+/// packed for the SIMD kernels when `T` is `f32`, multiplied by the plain loop otherwise.
+#[derive(Debug, Clone)]
+pub struct ShiftedRows<T> {
+    a: Vec<T>,
+    offsets: Vec<usize>,
+    packed: Option<PackedRows>,
+}
+
+impl<T: Float> ShiftedRows<T> {
+    /// `a: (M, K)` row-major, with one shift per column.
+    ///
+    /// **Panics** if `a.len()` is not a multiple of the number of shifts.
+    pub fn new(a: Vec<T>, offsets: Vec<usize>) -> Self {
+        let k = offsets.len();
+        assert!(k > 0 && a.len().is_multiple_of(k), "ShiftedRows: {} values for {k} shifts", a.len());
+        let packed = T::as_f32s(&a).map(|a32| PackedRows::for_this_cpu(a32, a32.len() / k, k));
+        ShiftedRows { a, offsets, packed }
+    }
+
+    /// The shifts.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// `out[m, q] = Σ_k a[m, k] · x[offsets[k] + q]` (see [`product`] for the lengths).
+    pub fn product(&self, x: &[T], positions: usize, out: &mut [T], out_stride: usize) {
+        if let (Some(packed), Some(x32)) = (&self.packed, T::as_f32s(x)) {
+            let out32 = T::as_f32s_mut(out).expect("out has the type of x");
+            product(packed, &self.offsets, x32, positions, out32, out_stride);
+        } else {
+            product_reference(&self.a, &self.offsets, x, positions, out, out_stride);
+        }
+    }
+}
+
+/// [`gradient`] for any [`Float`]: the SIMD kernels for `f32`, the plain loop otherwise.
+pub fn gradient_of<T: Float>(operands: GradientOperands<'_, T>, offsets: &[usize], grad_t: &mut [T]) {
+    if let (Some(d), Some(x)) = (T::as_f32s(operands.d), T::as_f32s(operands.x)) {
+        let grad_t32 = T::as_f32s_mut(grad_t).expect("grad_t has the type of d");
+        let GradientOperands { m_stride, x_image, images, output, line, .. } = operands;
+        gradient(GradientOperands { d, m_stride, x, x_image, images, output, line }, offsets, grad_t32);
+    } else {
+        gradient_reference(operands, offsets, grad_t);
+    }
+}
