@@ -399,3 +399,28 @@ fn pooling_takes_the_maximum_or_the_mean_of_each_window() {
     let mean = Layer::<f64>::forward(&mut Pooling::new(2, 2, 2, 0, PoolingKind::Average), x, false);
     assert_eq!(mean.iter().copied().collect::<Vec<_>>(), [2.75, -2.5]);
 }
+
+#[test]
+fn max_pooling_2x2_keeps_the_first_maximum_of_each_window_on_odd_sides_too() {
+    // values with many ties, an odd height and width (the last line and column are in no
+    // window): the 2x2 path must give the definition's maxima and send dout to the first of them
+    let mut rng = mitbadak::seeded_rng(7);
+    let (n, c, h, w) = (2, 3, 5, 7);
+    let x = ndarray::Array4::from_shape_simple_fn((n, c, h, w), || rng.random_range(0..3) as f64);
+    let dout = random(&[n, c, h / 2, w / 2], 8).into_dimensionality::<ndarray::Ix4>().unwrap();
+    let mut pool = Pooling::max_2x2();
+    let out = Layer::<f64>::forward(&mut pool, x.clone().into_dyn(), true);
+    let dx = pool.backward(dout.clone().into_dyn());
+    let mut dx_want = ndarray::Array4::<f64>::zeros((n, c, h, w));
+    for ((i, ch, oy, ox), &d) in dout.indexed_iter() {
+        let cells = [(0, 0), (0, 1), (1, 0), (1, 1)].map(|(dy, dx)| (2 * oy + dy, 2 * ox + dx));
+        let first = cells
+            .iter()
+            .copied()
+            .reduce(|a, b| if x[[i, ch, b.0, b.1]] > x[[i, ch, a.0, a.1]] { b } else { a });
+        let (y, x_at) = first.unwrap();
+        assert_eq!(out[[i, ch, oy, ox]], x[[i, ch, y, x_at]], "maximum at {:?}", (i, ch, oy, ox));
+        dx_want[[i, ch, y, x_at]] += d;
+    }
+    assert_eq!(dx, dx_want.into_dyn());
+}

@@ -1,9 +1,15 @@
 //! `Relu`: `y = max(0, x)`, `dy/dx = 1 where x > 0, else 0`.
 
-use ndarray::ArrayD;
+use ndarray::{ArrayD, Zip};
+use rayon::prelude::*;
 
 use super::Layer;
 use crate::Float;
+
+/// Inputs with at least this many values are shared out between the cores: a conv net's
+/// activations are megabytes a batch, the MLPs' a few thousand values, where handing work to
+/// another thread would cost more than it saves.
+const PARALLEL_MIN_VALUES: usize = 1 << 16;
 
 /// The rectified linear unit. Keeps `mask` (where `x <= 0`) for the backward pass.
 #[derive(Debug, Clone, Default)]
@@ -26,11 +32,21 @@ impl<T: Float> Layer<T> for Relu {
 
     fn forward(&mut self, mut x: ArrayD<T>, _train: bool) -> ArrayD<T> {
         // one pass: note the mask and clear what it covers
-        self.mask = x.map_mut(|v| {
-            let masked = *v <= T::zero();
-            *v = if masked { T::zero() } else { *v };
-            masked
-        });
+        let relu = |v: &mut T, masked: &mut bool| {
+            *masked = *v <= T::zero();
+            *v = if *masked { T::zero() } else { *v };
+        };
+        self.mask = ArrayD::from_elem(x.raw_dim(), false);
+        match (x.as_slice_mut(), self.mask.as_slice_mut()) {
+            // a conv net's activations (megabytes a batch): shared out between the cores
+            (Some(values), Some(mask)) if values.len() >= PARALLEL_MIN_VALUES => {
+                let chunk = values.len().div_ceil(rayon::current_num_threads());
+                values.par_chunks_mut(chunk).zip(mask.par_chunks_mut(chunk)).for_each(|(values, mask)| {
+                    values.iter_mut().zip(mask).for_each(|(v, m)| relu(v, m));
+                });
+            }
+            _ => Zip::from(&mut x).and(&mut self.mask).for_each(relu),
+        }
         x
     }
 
@@ -43,7 +59,16 @@ impl<T: Float> Layer<T> for Relu {
         );
         // the book's dout[self.mask] = 0, as a select rather than a branch: the mask is as
         // good as random, and a branch on it would be mispredicted half the time
-        dout.zip_mut_with(&self.mask, |d, &masked| *d = if masked { T::zero() } else { *d });
+        let pass = |d: &mut T, &masked: &bool| *d = if masked { T::zero() } else { *d };
+        match (dout.as_slice_mut(), self.mask.as_slice()) {
+            (Some(values), Some(mask)) if values.len() >= PARALLEL_MIN_VALUES => {
+                let chunk = values.len().div_ceil(rayon::current_num_threads());
+                values.par_chunks_mut(chunk).zip(mask.par_chunks(chunk)).for_each(|(values, mask)| {
+                    values.iter_mut().zip(mask).for_each(|(d, m)| pass(d, m));
+                });
+            }
+            _ => dout.zip_mut_with(&self.mask, pass),
+        }
         dout
     }
 }
