@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed's job, whole process, three ways: `mitbadak train` (its defaults), and the NumPy and
+# The book's ch05/train_neuralnet.py job, whole process, three ways: `mitbadak train` (its defaults), and the NumPy and
 # PyTorch scripts of the reference directory, run in turn (A B C A B C ...) so that a drifting
 # machine affects all alike. Prints each one's median wall time, peak memory and test accuracy,
 # and the ratios to NumPy. Measure on a quiet machine: a build running beside it distorts
