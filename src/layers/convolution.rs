@@ -159,11 +159,7 @@ impl<T: Float> Convolution<T> {
             for (j, dout) in douts.clone().enumerate() {
                 planes
                     .fill(&x[(first + j) * image..][..image], &mut g.planes[j * planes_len..][..planes_len]);
-                // rows[r, m] = dout[m, r] (the columns past FN stay 0)
-                let rows = &mut g.rows[j * rows_len..][..rows_len];
-                for (m, plane) in dout.chunks_exact(oh * ow).enumerate() {
-                    plane.iter().enumerate().for_each(|(r, &d)| rows[r * m_stride + m] = d);
-                }
+                transpose_planes(dout, oh * ow, &mut g.rows[j * rows_len..][..rows_len], m_stride);
                 g.db.iter_mut().zip(dout.chunks_exact(oh * ow)).for_each(|(db, plane)| {
                     *db += plane.iter().fold(T::zero(), |s, &v| s + v);
                 });
@@ -303,6 +299,21 @@ impl<T: Float> Convolution<T> {
             },
         );
         out
+    }
+}
+
+/// `rows[r, m] = planes[m, r]` for `planes: (M, P)` and `rows: (P, m_stride)`; the columns of
+/// `rows` past `M` are left as they are. In tiles of 16 positions, so that the rows being
+/// written stay in L1 while every plane is read: a plain loop either way strides through
+/// memory a cache line a value.
+fn transpose_planes<T: Float>(planes: &[T], p: usize, rows: &mut [T], m_stride: usize) {
+    for first in (0..p).step_by(16) {
+        let tile = first..(first + 16).min(p);
+        for (m, plane) in planes.chunks_exact(p).enumerate() {
+            for r in tile.clone() {
+                rows[r * m_stride + m] = plane[r];
+            }
+        }
     }
 }
 
