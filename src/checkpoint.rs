@@ -424,3 +424,58 @@ fn read_f64(tensors: &SafeTensors, name: &str) -> std::result::Result<Vec<f64>, 
     }
     Ok(view.data().chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("chunks of 8"))).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor_file::{TensorBytes, serialize_sorted};
+
+    #[test]
+    fn a_checkpoint_claiming_a_larger_network_than_its_tensors_is_refused_before_it_is_built() {
+        let small = Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 };
+        let claimed = Architecture::TwoLayer { input_size: 784, hidden_size: 1_350_000, output_size: 10 };
+        let mut network = small.build::<f32, _>(None, &mut crate::seeded_rng(0));
+        let state = TrainingState {
+            iteration: 600,
+            config: TrainConfig::default(),
+            optimizer: "SGD".into(),
+            learning_rate: 0.1,
+            optimizer_updates: None,
+            sampler_position: 0,
+            rngs: Vec::new(),
+            evaluations: Vec::new(),
+            data: DataFingerprint::default(),
+        };
+        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = network
+            .state()
+            .into_iter()
+            .map(|(name, value)| {
+                (name, value.shape().to_vec(), value.iter().flat_map(|v| v.to_le_bytes()).collect())
+            })
+            .collect();
+        let tensors = bytes
+            .iter()
+            .map(|(name, shape, bytes)| TensorBytes {
+                name: name.clone(),
+                dtype: Dtype::F32,
+                shape: shape.clone(),
+                bytes,
+            })
+            .collect();
+        let metadata = BTreeMap::from([
+            (ARCHITECTURE_KEY.to_string(), serde_json::to_string(&claimed).unwrap()),
+            (TRAINING_KEY.to_string(), serde_json::to_string(&state).unwrap()),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.safetensors");
+        std::fs::write(&path, serialize_sorted(tensors, &metadata).unwrap()).unwrap();
+        let e = read_checkpoint(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "its network, TwoLayerNet 784-1350000-10 (ReLU), has 1073250010 values, but its tensors hold \
+                 39760: the file is damaged; start the run again"
+            ),
+            "{e}"
+        );
+    }
+}

@@ -196,8 +196,13 @@ fn listening_beyond_loopback_is_warned_of() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    let (sender, first_line) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = stderr.read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let line = first_line.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
     let _ = child.kill();
     let _ = child.wait();
     assert!(line.starts_with("warning: listening on 0.0.0.0:"), "{line}");
