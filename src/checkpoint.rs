@@ -4,7 +4,6 @@
 //! ```text
 //! tensors   W1, b1 ...                     the network's state, as a model file holds it
 //!           training/optimizer/<slot>/W1   the optimizer's arrays (Adam's m and v ...)
-//!           training/loss                  the loss of every step so far (F64)
 //! metadata  architecture, format           as a model file (a checkpoint loads as one)
 //!           iteration                      steps done
 //!           training                       JSON: the configuration, the optimizer's name,
@@ -13,21 +12,29 @@
 //!                                          and the data's fingerprint
 //! ```
 //!
+//! The loss of every step so far is in a file beside it, `checkpoint.loss` ([`loss_path`]):
+//! little-endian `f64`s, appended at each checkpoint (synced before the checkpoint is
+//! written), of which the checkpoint's `iteration` first are the run's. The bytes written
+//! over a run grow linearly with its steps; when the losses were a tensor of the checkpoint,
+//! each epoch rewrote them all, and a run of 10^7 steps would have written 670 GB.
+//!
 //! The mini-batch sampler's generator is not restored but replayed: a resumed run draws the
 //! batches of the steps done again (without gathering them), which also restores the order of
 //! a shuffled epoch, and checks that it arrives where the checkpoint says it was.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Mnist;
 use crate::error::{Result, shape_str};
+use crate::limited_read::read_safetensors;
 use crate::model_file::{ARCHITECTURE_KEY, FORMAT_KEY, TRAINING_STATE_PREFIX};
 use crate::nets::{Architecture, Network};
 use crate::optim::Optimizer;
+use crate::tensor_file::{TensorBytes, serialize_sorted};
 use crate::train::{Evaluation, History, TrainConfig};
 use crate::{Error, SeededRng};
 
@@ -141,14 +148,18 @@ pub struct CheckpointArrays {
     architecture: String,
     /// Name, shape, type and little-endian bytes of each tensor.
     tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)>,
+    /// The losses not yet in the loss file, and the step of the first.
+    new_losses: (usize, Vec<f64>),
 }
 
 impl CheckpointArrays {
-    /// Copies the network's state, the optimizer's arrays and the losses so far.
+    /// Copies the network's state, the optimizer's arrays and the losses from step
+    /// `losses_from` on (those before it are in the loss file already).
     pub fn capture(
         network: &mut dyn Network<f32>,
         optimizer: &mut dyn Optimizer<f32>,
         history: &History,
+        losses_from: usize,
     ) -> Self {
         let mut tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
         let f32_bytes =
@@ -163,30 +174,58 @@ impl CheckpointArrays {
                 tensors.push((key, array.shape().to_vec(), Dtype::F32, f32_bytes(array.view())));
             }
         }
-        let loss: Vec<u8> = history.loss.iter().flat_map(|l| l.to_le_bytes()).collect();
-        tensors.push((loss_key(), vec![history.loss.len()], Dtype::F64, loss));
         let architecture =
             serde_json::to_string(&network.architecture()).expect("an architecture serialises");
-        CheckpointArrays { architecture, tensors }
+        let new_losses = (losses_from, history.loss[losses_from.min(history.loss.len())..].to_vec());
+        CheckpointArrays { architecture, tensors, new_losses }
+    }
+
+    /// Writes the checkpoint to `path` with `state`: the new losses appended to the loss file
+    /// (cut first to the losses before them, of which a stopped run may have written more) and
+    /// synced, then the checkpoint, atomically.
+    ///
+    /// **Errors** name the file that could not be written, or a loss file shorter than the
+    /// losses it should hold.
+    pub fn write(&self, path: &Path, state: &TrainingState) -> Result<()> {
+        let losses = loss_path(path);
+        let io = |source| Error::Io { path: losses.clone(), source };
+        let (from, new) = &self.new_losses;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&losses).map_err(io)?;
+        let held = file.metadata().map_err(io)?.len() / 8;
+        if held < *from as u64 {
+            return Err(Error::Format {
+                path: losses.clone(),
+                message: format!("it holds {held} losses, and the run's first {from} should be there"),
+            });
+        }
+        file.set_len(*from as u64 * 8).map_err(io)?;
+        let bytes: Vec<u8> = new.iter().flat_map(|l| l.to_le_bytes()).collect();
+        std::io::Write::write_all(&mut file, &bytes).map_err(io)?;
+        file.sync_data().map_err(io)?;
+        crate::atomic::write_atomic(path, &self.encode(path, state)?)
     }
 
     /// The checkpoint's bytes, with `state`; `path` names the file in errors.
     ///
     /// **Errors** if the checkpoint cannot be encoded.
     pub fn encode(&self, path: &Path, state: &TrainingState) -> Result<Vec<u8>> {
-        let metadata = HashMap::from([
+        let metadata = BTreeMap::from([
             (ARCHITECTURE_KEY.to_string(), self.architecture.clone()),
             (FORMAT_KEY.to_string(), format!("mitbadak {} checkpoint", env!("CARGO_PKG_VERSION"))),
             ("iteration".to_string(), state.iteration.to_string()),
             (TRAINING_KEY.to_string(), serde_json::to_string(state).expect("a training state serialises")),
         ]);
-        let views = self.tensors.iter().map(|(name, shape, dtype, bytes)| {
-            (
-                name.clone(),
-                TensorView::new(*dtype, shape.clone(), bytes).expect("sizes agree by construction"),
-            )
-        });
-        safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format {
+        let views = self
+            .tensors
+            .iter()
+            .map(|(name, shape, dtype, bytes)| TensorBytes {
+                name: name.clone(),
+                dtype: *dtype,
+                shape: shape.clone(),
+                bytes,
+            })
+            .collect();
+        serialize_sorted(views, &metadata).map_err(|e| Error::Format {
             path: path.to_path_buf(),
             message: format!("could not encode the checkpoint: {e}"),
         })
@@ -198,8 +237,35 @@ impl CheckpointArrays {
 /// **Errors** if the file cannot be read, is not a safetensors file, or is a model file
 /// rather than a checkpoint.
 pub fn read_checkpoint(path: &Path) -> Result<CheckpointInfo> {
-    let metadata = crate::model_file::read_metadata(path)?;
-    info_of(&metadata).map_err(|message| Error::Format { path: path.to_path_buf(), message })
+    let format = |message: String| Error::Format { path: path.to_path_buf(), message };
+    let bytes = read_safetensors(path)?;
+    let metadata = crate::model_file::read_metadata_of(&bytes).map_err(format)?;
+    let info = info_of(&metadata).map_err(format)?;
+    holds_its_network(&bytes, &info.architecture).map_err(format)?;
+    Ok(info)
+}
+
+/// Checks that the checkpoint's tensors hold as many values as the network its metadata
+/// names, so that a damaged or forged file is refused before that network is built (a claim
+/// of a hidden layer of 1,350,000 would otherwise allocate 4 GB first).
+fn holds_its_network(bytes: &[u8], architecture: &Architecture) -> std::result::Result<(), String> {
+    let tensors = SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a safetensors checkpoint ({e}); the file is damaged"))?;
+    let needed = architecture.check().map_err(|e| format!("{e}; the file is damaged"))?;
+    let held: usize = tensors
+        .tensors()
+        .iter()
+        .filter(|(name, _)| !name.starts_with(TRAINING_STATE_PREFIX))
+        .map(|(_, view)| view.shape().iter().product::<usize>())
+        .sum();
+    if needed != held {
+        return Err(format!(
+            "its network, {}, has {needed} values, but its tensors hold {held}: the file is damaged; \
+             start the run again",
+            architecture.describe()
+        ));
+    }
+    Ok(())
 }
 
 fn info_of(metadata: &BTreeMap<String, String>) -> std::result::Result<CheckpointInfo, String> {
@@ -228,7 +294,7 @@ pub fn restore_checkpoint(
     optimizer: &mut dyn Optimizer<f32>,
 ) -> Result<(TrainingState, History)> {
     let format = |message: String| Error::Format { path: path.to_path_buf(), message };
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes = read_safetensors(path)?;
     let tensors = SafeTensors::deserialize(&bytes)
         .map_err(|e| format(format!("not a safetensors checkpoint ({e}); the file is damaged")))?;
     let metadata = crate::model_file::read_metadata_of(&bytes).map_err(format)?;
@@ -277,7 +343,11 @@ pub fn restore_checkpoint(
             format(format!("a random generator's key {:?} is not 64 hex digits", saved.seed))
         })?;
     }
-    let loss = read_f64(&tensors, &loss_key()).map_err(format)?;
+    // a checkpoint of an earlier version holds its losses as a tensor
+    let loss = match tensors.tensor(&loss_key()) {
+        Ok(_) => read_f64(&tensors, &loss_key()).map_err(format)?,
+        Err(_) => read_losses(&loss_path(path), state.iteration)?,
+    };
     if loss.len() != state.iteration {
         return Err(format(format!(
             "it holds {} losses for {} steps; the file is damaged",
@@ -287,6 +357,30 @@ pub fn restore_checkpoint(
     }
     let history = History { loss, evaluations: state.evaluations.clone() };
     Ok((state, history))
+}
+
+/// The loss file of the checkpoint `checkpoint`: `checkpoint.loss` beside `checkpoint.safetensors`.
+pub fn loss_path(checkpoint: &Path) -> PathBuf {
+    checkpoint.with_extension("loss")
+}
+
+/// The first `count` losses of the loss file `path` (a stopped run may have written more after
+/// them), reading no more than those.
+fn read_losses(path: &Path, count: usize) -> Result<Vec<f64>> {
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(io)?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, count as u64 * 8), &mut bytes).map_err(io)?;
+    if bytes.len() < count * 8 {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "it holds {} losses, and the checkpoint is at step {count}: the file is damaged",
+                bytes.len() / 8
+            ),
+        });
+    }
+    Ok(bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("chunks of 8"))).collect())
 }
 
 fn slot_key(slot: &str, param: &str) -> String {
@@ -329,4 +423,59 @@ fn read_f64(tensors: &SafeTensors, name: &str) -> std::result::Result<Vec<f64>, 
         ));
     }
     Ok(view.data().chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("chunks of 8"))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor_file::{TensorBytes, serialize_sorted};
+
+    #[test]
+    fn a_checkpoint_claiming_a_larger_network_than_its_tensors_is_refused_before_it_is_built() {
+        let small = Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 };
+        let claimed = Architecture::TwoLayer { input_size: 784, hidden_size: 1_350_000, output_size: 10 };
+        let mut network = small.build::<f32, _>(None, &mut crate::seeded_rng(0));
+        let state = TrainingState {
+            iteration: 600,
+            config: TrainConfig::default(),
+            optimizer: "SGD".into(),
+            learning_rate: 0.1,
+            optimizer_updates: None,
+            sampler_position: 0,
+            rngs: Vec::new(),
+            evaluations: Vec::new(),
+            data: DataFingerprint::default(),
+        };
+        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = network
+            .state()
+            .into_iter()
+            .map(|(name, value)| {
+                (name, value.shape().to_vec(), value.iter().flat_map(|v| v.to_le_bytes()).collect())
+            })
+            .collect();
+        let tensors = bytes
+            .iter()
+            .map(|(name, shape, bytes)| TensorBytes {
+                name: name.clone(),
+                dtype: Dtype::F32,
+                shape: shape.clone(),
+                bytes,
+            })
+            .collect();
+        let metadata = BTreeMap::from([
+            (ARCHITECTURE_KEY.to_string(), serde_json::to_string(&claimed).unwrap()),
+            (TRAINING_KEY.to_string(), serde_json::to_string(&state).unwrap()),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.safetensors");
+        std::fs::write(&path, serialize_sorted(tensors, &metadata).unwrap()).unwrap();
+        let e = read_checkpoint(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "its network, TwoLayerNet 784-1350000-10 (ReLU), has 1073250010 values, but its tensors hold \
+                 39760: the file is damaged; start the run again"
+            ),
+            "{e}"
+        );
+    }
 }

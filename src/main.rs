@@ -8,7 +8,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    mitbadak::memory::keep_freed_memory();
     let command = cli::Cli::parse();
     match cli::run(command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -19,11 +18,25 @@ fn main() -> ExitCode {
                 ExitCode::from(128u8.saturating_add(interrupted.signal as u8))
             }
             None => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", said_once(&e));
                 ExitCode::FAILURE
             }
         },
     }
+}
+
+/// The error and its causes, `: `-separated, each said once: an error that already repeats
+/// its cause (`file: No such file or directory`) is not followed by it again.
+fn said_once(e: &anyhow::Error) -> String {
+    e.chain().map(|cause| cause.to_string()).fold(String::new(), |text, cause| {
+        if text.contains(&cause) {
+            text
+        } else if text.is_empty() {
+            cause
+        } else {
+            format!("{text}: {cause}")
+        }
+    })
 }
 
 /// Rust ignores SIGPIPE, so `mitbadak show | head` would panic on the closed pipe; a command

@@ -5,14 +5,16 @@
 //! A file without the architecture (the book's weights, converted) loads when the
 //! architecture is named by the caller.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::atomic::write_atomic;
 use crate::error::{Result, shape_str};
+use crate::limited_read::read_safetensors;
 use crate::nets::{Architecture, Network};
+use crate::tensor_file::{TensorBytes, serialize_sorted};
 use crate::{Error, Float, seeded_rng};
 
 /// The metadata key of the architecture's JSON.
@@ -49,7 +51,7 @@ pub fn save_model<T: Float>(
     extra: &BTreeMap<String, String>,
 ) -> Result<()> {
     let architecture = serde_json::to_string(&network.architecture()).expect("an architecture serialises");
-    let mut metadata: HashMap<String, String> = extra.clone().into_iter().collect();
+    let mut metadata = extra.clone();
     metadata.insert(ARCHITECTURE_KEY.into(), architecture);
     metadata.insert(FORMAT_KEY.into(), format!("mitbadak {}", env!("CARGO_PKG_VERSION")));
 
@@ -59,10 +61,11 @@ pub fn save_model<T: Float>(
         .into_iter()
         .map(|(name, value)| (name, value.shape().to_vec(), le_bytes(value.iter().copied())))
         .collect();
-    let views = tensors.iter().map(|(name, shape, bytes)| {
-        (name.clone(), TensorView::new(dtype, shape.clone(), bytes).expect("sizes agree by construction"))
-    });
-    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format {
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes)| TensorBytes { name: name.clone(), dtype, shape: shape.clone(), bytes })
+        .collect();
+    let bytes = serialize_sorted(views, &metadata).map_err(|e| Error::Format {
         path: path.to_path_buf(),
         message: format!("could not encode the model: {e}"),
     })?;
@@ -76,7 +79,7 @@ pub fn save_model<T: Float>(
 /// holds, a tensor missing, of another shape or of an unsupported dtype, or a tensor the
 /// architecture does not have.
 pub fn load_model<T: Float>(path: &Path, architecture: Option<&Architecture>) -> Result<LoadedModel<T>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes = read_safetensors(path)?;
     model_from_bytes(&bytes, path, architecture)
 }
 
@@ -111,6 +114,7 @@ pub fn model_from_bytes<T: Float>(
     let needed = architecture
         .check()
         .map_err(|e| format(format!("{e}; the file is damaged, or name the network with --arch")))?;
+    architecture.check_memory(None, 1).map_err(|e| format(e.to_string()))?;
     let held: usize = model_tensors(&tensors).map(|(_, view)| view.shape().iter().product::<usize>()).sum();
     if needed > held.saturating_add(BUILD_SLACK) {
         let mut found: Vec<String> = model_tensors(&tensors)
@@ -142,6 +146,13 @@ pub fn model_from_bytes<T: Float>(
             )));
         }
         let values = decode(view.dtype(), view.data()).map_err(|e| format(format!("tensor {name}: {e}")))?;
+        if let Some((index, value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            let count = values.iter().filter(|v| !v.is_finite()).count();
+            return Err(format(format!(
+                "tensor {name} holds {count} values that are not finite numbers, the first {value} at index {index}: \
+                 the run that wrote it diverged (train again with a lower --lr), or the file is damaged"
+            )));
+        }
         for (dst, src) in value.iter_mut().zip(values) {
             *dst = T::from_f64(src);
         }
@@ -162,7 +173,7 @@ pub fn model_from_bytes<T: Float>(
 
 /// The metadata of a model file without loading its tensors.
 pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes = read_safetensors(path)?;
     read_metadata_of(&bytes).map_err(|message| Error::Format { path: path.to_path_buf(), message })
 }
 

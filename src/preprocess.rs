@@ -9,10 +9,11 @@ use std::io::Cursor;
 use std::path::Path;
 
 use image::imageops::{FilterType, resize};
-use image::{DynamicImage, GrayImage, ImageError, ImageReader, Limits, Luma};
+use image::{DynamicImage, GenericImageView, GrayImage, ImageError, ImageReader, Limits, Luma};
 
 use crate::Error;
 use crate::error::Result;
+use crate::limited_read::read_at_most;
 
 /// MNIST's image side.
 pub const SIDE: usize = 28;
@@ -43,12 +44,21 @@ pub struct Preprocessed {
 /// more is refused before its pixels are allocated (at most 4096² RGBA16, 128 MiB).
 pub const MAX_PICTURE_SIDE: u32 = 4096;
 
+/// The most memory one picture's pixels may take once decoded: 48 MiB, a 4096x4096 RGB picture
+/// (a phone's photo takes 36 MiB); a 4096x4096 RGBA one, or one of 16 bits a channel, is
+/// refused before its pixels are allocated. Bringing it into MNIST's form takes at most two
+/// bytes a pixel more.
+pub const MAX_DECODE_BYTES: u64 = 48 << 20;
+
+/// The largest picture file read: 64 MiB.
+pub const MAX_PICTURE_FILE_BYTES: u64 = 64 << 20;
+
 /// Reads a picture file of any common format (PNG, JPEG, BMP, GIF, WebP, PNM), of at most
 /// [`MAX_PICTURE_SIDE`] pixels a side.
 ///
 /// **Errors** name the file: missing, too large, or not a picture this build can decode.
 pub fn load_image(path: &Path) -> Result<DynamicImage> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes = read_at_most(path, MAX_PICTURE_FILE_BYTES, "a picture of a digit")?;
     decode_image(&bytes).map_err(|message| Error::Format { path: path.to_path_buf(), message })
 }
 
@@ -58,7 +68,9 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
 pub fn decode_image(bytes: &[u8]) -> std::result::Result<DynamicImage, String> {
     decode_within_limits(bytes).map_err(|e| match e {
         ImageError::Limits(e) => format!(
-            "too large a picture ({e}): use one of at most {MAX_PICTURE_SIDE}x{MAX_PICTURE_SIDE} pixels"
+            "too large a picture ({e}): use one of at most {MAX_PICTURE_SIDE}x{MAX_PICTURE_SIDE} pixels \
+             taking at most {} MiB (4096x4096 in RGB)",
+            MAX_DECODE_BYTES >> 20
         ),
         e => format!("not a picture that can be read ({e}); expected PNG, JPEG, BMP, GIF, WebP or PNM"),
     })
@@ -68,6 +80,7 @@ fn decode_within_limits(bytes: &[u8]) -> image::ImageResult<DynamicImage> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_PICTURE_SIDE);
     limits.max_image_height = Some(MAX_PICTURE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     reader.limits(limits);
     reader.decode()
@@ -112,11 +125,11 @@ pub fn to_mnist(picture: &DynamicImage) -> Preprocessed {
     Preprocessed { pixels: to_unit(&canvas), inverted, original_size, recentred: true, blank: false }
 }
 
-/// The picture in grayscale, transparent pixels composited onto white.
+/// The picture in grayscale, transparent pixels composited onto white (each pixel read as
+/// RGBA8 on its own: no RGBA copy of the whole picture is made).
 fn on_white(picture: &DynamicImage) -> GrayImage {
-    let rgba = picture.to_rgba8();
-    GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
-        let [r, g, b, a] = rgba.get_pixel(x, y).0;
+    GrayImage::from_fn(picture.width(), picture.height(), |x, y| {
+        let [r, g, b, a] = picture.get_pixel(x, y).0;
         let luma = 0.299 * r as f64 + 0.587 * g as f64 + 0.114 * b as f64;
         let alpha = a as f64 / 255.0;
         Luma([(luma * alpha + 255.0 * (1.0 - alpha)).round() as u8])

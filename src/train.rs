@@ -20,7 +20,6 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_atomic;
 use crate::checkpoint::{CheckpointArrays, DataFingerprint, RngState, TrainingState, restore_checkpoint};
 use crate::data::{Dataset, Mnist};
 use crate::error::Result;
@@ -342,6 +341,7 @@ fn run(
             waiting: None,
             writing: None,
             last: start.checkpointed.then_some(start.iteration),
+            losses_written: if start.checkpointed { start.iteration } else { 0 },
         };
 
         let base_lr = optimizer.learning_rate();
@@ -377,7 +377,9 @@ fn run(
                     evaluations: Vec::new(), // those up to this step, once they are all measured
                     data: DataFingerprint::default(), // once the hash is taken
                 };
-                let arrays = CheckpointArrays::capture(network, optimizer, &history);
+                let arrays =
+                    CheckpointArrays::capture(network, optimizer, &history, checkpoints.losses_written);
+                checkpoints.losses_written = i + 1;
                 checkpoints.take(scope, arrays, state, &mut measurements, &mut history, progress)?;
             }
             if stop {
@@ -451,6 +453,8 @@ struct Checkpoints<'scope, 'a> {
     writing: Option<ScopedJoinHandle<'scope, Result<()>>>,
     /// The step of the last checkpoint taken.
     last: Option<usize>,
+    /// The losses in the loss file once the checkpoints taken are written.
+    losses_written: usize,
 }
 
 impl<'scope, 'a: 'scope> Checkpoints<'scope, 'a> {
@@ -491,7 +495,7 @@ impl<'scope, 'a: 'scope> Checkpoints<'scope, 'a> {
             let path = self.path.expect("a checkpoint is taken only with a path");
             // the last write was waited for when this checkpoint was taken: one at a time
             debug_assert!(self.writing.is_none(), "a checkpoint is written while another is");
-            self.writing = Some(scope.spawn(move || write_atomic(path, &arrays.encode(path, &state)?)));
+            self.writing = Some(scope.spawn(move || arrays.write(path, &state)));
         }
     }
 
@@ -760,15 +764,35 @@ pub fn choose_batch(rng: &mut SeededRng, train_size: usize, batch_size: usize) -
 
 /// Images evaluated per forward pass: enough to amortise the per-call work, few enough that
 /// the chunk's `f32` copy (1.5 MB) stays in the cache.
-const EVAL_CHUNK: usize = 500;
+pub const EVAL_CHUNK: usize = 500;
 
 /// The accuracy of `network` on all of `data`, in chunks, in inference mode.
+///
+/// **Errors** if the network does not take the data's images, the data has no images, or a
+/// label is not one of the network's classes.
 pub fn evaluate(network: &mut dyn Network<f32>, data: &Dataset) -> Result<f64> {
     check_network_takes(network, data)?;
+    if data.is_empty() {
+        return Err(Error::invalid("data", "the set has no images: there is no accuracy to measure"));
+    }
+    let classes = network.architecture().output_size();
+    if let Some((index, label)) = data.labels.iter().enumerate().find(|&(_, &l)| l as usize >= classes) {
+        let outside = data.labels.iter().filter(|&&l| l as usize >= classes).count();
+        return Err(Error::invalid(
+            "label",
+            format!(
+                "image {index} is labelled {label}, but the network has {classes} classes (0 to {}); \
+                 {outside} labels are outside them: the data is not the network's",
+                classes - 1
+            ),
+        ));
+    }
     let input_shape = network.input_shape();
+    // fewer at once where one image's activations are large (a wide padding), to stay in budget
+    let chunk = network.architecture().eval_chunk(EVAL_CHUNK);
     let mut correct = 0;
-    for start in (0..data.len()).step_by(EVAL_CHUNK) {
-        correct += count_correct(network, data, start..(start + EVAL_CHUNK).min(data.len()), &input_shape)?;
+    for start in (0..data.len()).step_by(chunk) {
+        correct += count_correct(network, data, start..(start + chunk).min(data.len()), &input_shape)?;
     }
     Ok(correct as f64 / data.len().max(1) as f64)
 }

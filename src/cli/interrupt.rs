@@ -1,10 +1,11 @@
 //! Ctrl-C (SIGINT) and SIGTERM during training: the first asks the run to stop after the
-//! step under way and save its checkpoint; a second ends the process at once, as if nothing
-//! caught it (the last checkpoint stays whole: files are written atomically).
+//! step under way and save its checkpoint; a second says so and ends the process at once, as
+//! if nothing caught it (the last checkpoint stays whole: files are written atomically).
 //!
 //! The handler only stores the signal's number in an atomic, the one thing a signal handler
-//! may safely do; the training loop looks at it between steps. It is installed with
-//! `sigaction` from `libc` (already a dependency), with `SA_RESETHAND` for the second signal.
+//! may safely do; the training loop looks at it between steps. At the second signal it
+//! writes its message with `write(2)` and raises the signal again with the default action.
+//! It is installed with `sigaction` from `libc` (already a dependency).
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -30,7 +31,7 @@ pub fn catch() -> Catching {
                 unsafe {
                     let mut action: libc::sigaction = std::mem::zeroed();
                     action.sa_sigaction = note as extern "C" fn(libc::c_int) as libc::sighandler_t;
-                    action.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
+                    action.sa_flags = libc::SA_RESTART;
                     libc::sigemptyset(&mut action.sa_mask);
                     let mut previous: libc::sigaction = std::mem::zeroed();
                     (libc::sigaction(signal, &action, &mut previous) == 0).then_some((signal, previous))
@@ -63,9 +64,21 @@ pub fn name(signal: i32) -> &'static str {
     "a signal"
 }
 
+/// What the second signal prints before the process ends.
+const SECOND_SIGNAL: &[u8] =
+    b"\nsecond signal: stopped at once, without saving; the last checkpoint (of the last \
+    finished epoch) is whole: resume from it with `mitbadak train --resume` and the run's directory\n";
+
 #[cfg(unix)]
 extern "C" fn note(signal: libc::c_int) {
-    CAUGHT.store(signal, Ordering::SeqCst);
+    if CAUGHT.swap(signal, Ordering::SeqCst) != 0 {
+        // SAFETY: write(2), signal(2) and raise(3) are async-signal-safe; the message is static.
+        unsafe {
+            libc::write(2, SECOND_SIGNAL.as_ptr().cast(), SECOND_SIGNAL.len());
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
 }
 
 impl Drop for Catching {

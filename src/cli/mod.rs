@@ -48,6 +48,11 @@ pub use interrupt::Interrupted;
 
 /// Runs one subcommand.
 pub fn run(cli: Cli) -> Result<()> {
+    // training's arrays are kept for the next step; a server's bursts are given back
+    match cli.command {
+        Command::Serve(_) => mitbadak::memory::return_freed_memory(),
+        _ => mitbadak::memory::keep_freed_memory(),
+    }
     match cli.command {
         Command::Train(args) => train::run(args).map(drop),
         Command::Eval(args) => eval::run(args),

@@ -2,12 +2,13 @@
 //! the newest model under `runs/`, trained first when there is none.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
 use mitbadak::preprocess::SIDE;
 use mitbadak::runs::{MODEL_FILE, RUNS_DIR, newest_model};
-use mitbadak::serve::{ServedModel, Server};
+use mitbadak::serve::{ServeOptions, ServedModel, Server};
 
 use super::ArchArgs;
 use super::train::{self, TrainArgs};
@@ -24,6 +25,13 @@ pub struct ServeArgs {
     /// The address to listen on: 127.0.0.1 for this machine only, 0.0.0.0 for the network.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// A host name the server answers for beyond its IP addresses and localhost (repeatable;
+    /// `*` for any): requests naming another host in `Host` are refused, against DNS rebinding.
+    #[arg(long, value_name = "NAME")]
+    allow_host: Vec<String>,
+    /// Seconds a client has to send a request's head, and then its body.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
+    read_timeout: f64,
     #[command(flatten)]
     arch: ArchArgs,
 }
@@ -38,9 +46,28 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let info = model.info();
     let accuracy = info.test_accuracy.map(|a| format!(", test accuracy {a:.4}")).unwrap_or_default();
     println!("model: {} ({}{accuracy})", path.display(), info.architecture);
-    let server = Server::bind(&args.host, args.port, model)?;
+    let options = ServeOptions {
+        read_timeout: Duration::from_secs_f64(args.read_timeout),
+        allowed_hosts: args.allow_host,
+    };
+    let server = Server::bind(&args.host, args.port, model)?.with_options(options);
+    if server.reaches_the_network() {
+        eprintln!(
+            "warning: listening on {}, beyond this machine: anyone who reaches it can use the model, \
+             with no password; --host 127.0.0.1 keeps it to this machine",
+            server.address()
+        );
+    }
     println!("serving the page and the API at {} (Ctrl-C stops)", server.url());
     Ok(server.run()?)
+}
+
+/// Seconds in (0, 1 day].
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!("expected seconds, more than 0 and at most 86400, got {text:?}")),
+    }
 }
 
 /// The newest model under `runs/`; the seed's job, trained now, when there is none.

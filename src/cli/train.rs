@@ -7,15 +7,16 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, FromArgMatches, ValueEnum};
 use mitbadak::atomic::write_atomic;
-use mitbadak::checkpoint::{CheckpointInfo, read_checkpoint};
+use mitbadak::checkpoint::{CheckpointInfo, loss_path, read_checkpoint};
 use mitbadak::data::Mnist;
 use mitbadak::model_file::save_model;
 use mitbadak::nets::{Architecture, WeightInit};
 use mitbadak::optim::{OptimizerName, Schedule};
-use mitbadak::plot::save_plots;
+use mitbadak::plot::{ACCURACY_FILE, LOSS_FILE, save_plots};
+use mitbadak::run_lock::RunLock;
 use mitbadak::runs::{CHECKPOINT_FILE, MODEL_FILE, RUNS_DIR, new_run_dir};
 use mitbadak::seeded_rng;
-use mitbadak::train::{Sampling, TrainConfig, resume, train};
+use mitbadak::train::{EVAL_CHUNK, Sampling, TrainConfig, resume, train};
 
 use super::interrupt::{self, Interrupted};
 use super::progress::TrainingProgress;
@@ -61,6 +62,10 @@ pub struct TrainArgs {
     /// figures [default: runs/<time>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace the finished run in --out DIR (its model, metrics and figures); without it, a
+    /// directory holding a finished run is refused.
+    #[arg(long, requires = "out")]
+    overwrite: bool,
     /// Go on with the unfinished run in DIR (stopped by Ctrl-C, a crash or a kill) from its
     /// checkpoint, to the weights and metrics it would have had unstopped. The run keeps its
     /// settings: other flags may be repeated, not changed.
@@ -201,7 +206,14 @@ impl Plan {
         match (args.iters, args.epochs.or(if args.iters.is_none() { recipe.epochs } else { None })) {
             (_, Some(epochs)) => {
                 config.sampling = Sampling::ShuffledEpochs;
-                config.iterations = epochs * config.iter_per_epoch(data.train.len());
+                let per_epoch = config.iter_per_epoch(data.train.len());
+                config.iterations = epochs.checked_mul(per_epoch).with_context(|| {
+                    format!(
+                        "--epochs {epochs} at {per_epoch} iterations per epoch is more iterations than can be \
+                         counted ({}); the book trains 20 epochs",
+                        usize::MAX
+                    )
+                })?;
             }
             (Some(iters), None) => config.iterations = iters,
             (None, None) => {}
@@ -309,13 +321,27 @@ fn schedule_name(schedule: &Schedule) -> &'static str {
 /// Trains (or resumes) and writes the run directory; returns its path.
 pub fn run(args: TrainArgs) -> Result<PathBuf> {
     let started = Instant::now();
-    let (plan, data, out, resuming) = match &args.resume {
+    let (plan, data, out, resuming, _lock) = match &args.resume {
         None => {
             let data = data::load(args.data.data_dir.as_deref())?;
+            if data.test.is_empty() {
+                bail!(
+                    "{}: the test set has no images, so the run's accuracy could not be measured",
+                    data.dir.display()
+                );
+            }
             let plan = Plan::from_flags(&args, &data)?;
+            plan.architecture.check()?;
+            plan.architecture.check_memory(Some(plan.config.batch_size), EVAL_CHUNK)?;
             let out = args.out.clone().unwrap_or_else(|| new_run_dir(Path::new(RUNS_DIR)));
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create the run directory {}", out.display()))?;
+            let lock = RunLock::acquire(&out)?;
             refuse_unfinished(&out)?;
-            (plan, data, out, None)
+            if !args.overwrite {
+                refuse_finished(&out)?;
+            }
+            (plan, data, out, None, lock)
         }
         Some(dir) => {
             let checkpoint = dir.join(CHECKPOINT_FILE);
@@ -326,10 +352,12 @@ pub fn run(args: TrainArgs) -> Result<PathBuf> {
                     dir.display()
                 );
             }
+            let lock = RunLock::acquire(dir)?;
             let info = read_checkpoint(&checkpoint)?;
             let data_dir = args.data.data_dir.clone().unwrap_or_else(|| info.state.data.dir.clone());
             let data = data::load(Some(&data_dir))?;
             let plan = Plan::from_checkpoint(&info)?;
+            plan.architecture.check_memory(Some(plan.config.batch_size), EVAL_CHUNK)?;
             let contradictions = plan.contradictions(&args, &data)?;
             if !contradictions.is_empty() {
                 bail!(
@@ -339,13 +367,11 @@ pub fn run(args: TrainArgs) -> Result<PathBuf> {
                     contradictions.join(", ")
                 );
             }
-            (plan, data, dir.clone(), Some((checkpoint, info.state.iteration)))
+            (plan, data, dir.clone(), Some((checkpoint, info.state.iteration)), lock)
         }
     };
     let Plan { architecture, optimizer: optimizer_name, lr, config } = &plan;
     architecture.check()?;
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the run directory {}", out.display()))?;
     let config = TrainConfig { checkpoint: Some(out.join(CHECKPOINT_FILE)), ..config.clone() };
 
     let mut network = architecture.build::<f32, _>(args.init, &mut seeded_rng(config.seed));
@@ -369,6 +395,7 @@ pub fn run(args: TrainArgs) -> Result<PathBuf> {
         image_shape.1,
         classes
     );
+    warn_of_classes(&data);
     if let Some((checkpoint, iteration)) = &resuming {
         println!("resuming at iteration {iteration} from {}", checkpoint.display());
     }
@@ -400,7 +427,7 @@ pub fn run(args: TrainArgs) -> Result<PathBuf> {
             }
             .into());
         }
-        history => history?,
+        history => history.map_err(|e| explain_failure(e, &out))?,
     };
     let seconds = start.elapsed().as_secs_f64();
 
@@ -413,16 +440,19 @@ pub fn run(args: TrainArgs) -> Result<PathBuf> {
         ("batch_size".to_string(), config.batch_size.to_string()),
         ("seed".to_string(), config.seed.to_string()),
     ]);
-    save_model(network.as_mut(), &out.join(MODEL_FILE), &metadata)?;
-    write_atomic(&out.join("metrics.csv"), history.to_csv().as_bytes())?;
-    save_plots(&history, &out)?;
+    save_model(network.as_mut(), &out.join(MODEL_FILE), &metadata)
+        .and_then(|()| write_atomic(&out.join("metrics.csv"), history.to_csv().as_bytes()))
+        .and_then(|()| save_plots(&history, &out))
+        .map_err(|e| explain_failure(e, &out))?;
     // the run is complete: its checkpoint would only say it was not
     if let Some(checkpoint) = &config.checkpoint {
-        match std::fs::remove_file(checkpoint) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                eprintln!("warning: could not remove {}: {e}", checkpoint.display())
+        for file in [checkpoint.clone(), loss_path(checkpoint)] {
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    eprintln!("warning: could not remove {}: {e}", file.display())
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
     println!(
@@ -483,6 +513,67 @@ fn refuse_unfinished(out: &Path) -> Result<()> {
          or choose another --out (or delete the checkpoint to start over there)",
         out.display(),
         out.display()
+    )
+}
+
+/// Warns when the labels make another number of classes than MNIST's 10 for images of its
+/// size, or leave classes without a training image: a stray label (200) would otherwise
+/// build a network of 201 classes without a word.
+fn warn_of_classes(data: &Mnist) {
+    let mut seen = vec![false; data.classes];
+    for &label in &data.train.labels {
+        seen[label as usize] = true;
+    }
+    let unseen = seen.iter().filter(|s| !**s).count();
+    if data.train.image_shape == (28, 28) && data.classes != 10 {
+        eprintln!(
+            "warning: the labels go from 0 to {}, so the network gets {} classes, where MNIST has 10; \
+             check the label files",
+            data.classes.saturating_sub(1),
+            data.classes
+        );
+    }
+    if unseen > 0 {
+        eprintln!("warning: {unseen} of the {} classes have no training image", data.classes);
+    }
+}
+
+/// A run's error, and when the disk is full, what survives of the run and what to do next.
+fn explain_failure(e: mitbadak::Error, out: &Path) -> anyhow::Error {
+    let disk_full = std::error::Error::source(&e)
+        .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull);
+    if !disk_full {
+        return e.into();
+    }
+    let checkpoint = out.join(CHECKPOINT_FILE);
+    let survives = match read_checkpoint(&checkpoint) {
+        Ok(info) => format!(
+            "{} holds the run at iteration {} of {}: free some space and resume it with \
+             `mitbadak train --resume {}`",
+            checkpoint.display(),
+            info.state.iteration,
+            info.state.config.iterations,
+            out.display()
+        ),
+        Err(_) => "no checkpoint was written yet (one is written after each epoch): free some space and \
+                   start the run again"
+            .into(),
+    };
+    anyhow::anyhow!("{e}\nthe disk is full; {survives}")
+}
+
+/// Refuses to replace a finished run (its model, metrics or figures) unless `--overwrite` says so.
+fn refuse_finished(out: &Path) -> Result<()> {
+    let products = [MODEL_FILE, "metrics.csv", ACCURACY_FILE, LOSS_FILE];
+    let found: Vec<&str> = products.into_iter().filter(|name| out.join(name).exists()).collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{} holds a finished run ({}): choose another --out, or add --overwrite to replace it",
+        out.display(),
+        found.join(", ")
     )
 }
 

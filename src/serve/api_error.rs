@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// The status: 400 for a body that cannot be read, 404, 405, 413 for a body over the
-    /// limit, 422 for one that reads but is not a digit (wrong length, values out of range).
+    /// limit, 422 for one that reads but is not a digit (wrong length, values out of range);
+    /// 403, 408, 415 and 503 for a request the server does not take (see each constructor).
     pub status: StatusCode,
     /// What was wrong and what to do.
     pub message: String,
@@ -42,6 +43,26 @@ impl ApiError {
         ApiError { status: StatusCode::METHOD_NOT_ALLOWED, message: message.into() }
     }
 
+    /// 408: the body did not arrive in time.
+    pub fn timeout(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::REQUEST_TIMEOUT, message: message.into() }
+    }
+
+    /// 403: the request names another host than this server (DNS rebinding).
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::FORBIDDEN, message: message.into() }
+    }
+
+    /// 415: the body's type is not one the route takes.
+    pub fn unsupported_type(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::UNSUPPORTED_MEDIA_TYPE, message: message.into() }
+    }
+
+    /// 503: the server is at its limits for now; the request may be sent again.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into() }
+    }
+
     /// 500: the server failed; not the request's fault.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, message: message.into() }
@@ -51,7 +72,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(serde_json::json!({ "error": self.message }))).into_response();
-        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+        if matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE
+        ) {
             // the rest of the body stays unread: the connection cannot carry another request
             response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
         }

@@ -26,7 +26,8 @@ pub struct ServedModel {
 /// What `GET /api/model` says about the model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelInfo {
-    /// The model file, as it was named.
+    /// The model file's name, without its directory (a client is told nothing of the
+    /// server's disk).
     pub file: String,
     /// The architecture for people: `TwoLayerNet 784-50-10 (ReLU)`.
     pub architecture: String,
@@ -69,7 +70,7 @@ impl ServedModel {
         }
         let curves = read_curves(path.parent().unwrap_or(Path::new(".")));
         let info = ModelInfo {
-            file: path.display().to_string(),
+            file: path.file_name().map_or_else(String::new, |name| name.to_string_lossy().into_owned()),
             architecture: architecture.describe(),
             input_shape: architecture.input_shape(),
             classes: architecture.output_size(),

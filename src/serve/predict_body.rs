@@ -35,6 +35,20 @@ pub struct PictureInfo {
     pub blank: bool,
 }
 
+/// Refuses (415) a body that says it is neither JSON nor a picture, or says nothing: the types a
+/// web page may make a browser send to another site unasked (`text/plain`, forms) are not
+/// taken, so that no page can use the server through its visitors' browsers.
+pub fn check_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    let essence = content_type.map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some(t) if t == "application/json" || t.starts_with("image/") => Ok(()),
+        given => Err(ApiError::unsupported_type(format!(
+            "the body's Content-Type is {}: {EXPECTED}, or the array with Content-Type application/json",
+            given.map_or("missing".to_string(), |t| format!("{t:?}"))
+        ))),
+    }
+}
+
 /// Reads a body: a picture when the content type is `image/...` or the bytes start as a
 /// picture does, else JSON.
 ///
@@ -156,6 +170,23 @@ mod tests {
                 (0..28).filter(|r| input.pixels[r * 28..(r + 1) * 28].iter().any(|&p| p > 0.1)).count();
             assert_eq!(rows_with_ink, 20);
         }
+    }
+
+    #[test]
+    fn only_json_and_pictures_are_taken() {
+        for taken in ["application/json", "Application/JSON; charset=utf-8", "image/png", "image/jpeg"] {
+            assert_eq!(check_type(Some(taken)), Ok(()), "{taken}");
+        }
+        for refused in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+            let e = check_type(refused).unwrap_err();
+            assert_eq!(e.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{refused:?}");
+        }
+        let e = check_type(Some("text/plain;charset=UTF-8")).unwrap_err();
+        assert!(
+            e.message.starts_with("the body's Content-Type is \"text/plain\": send a JSON array"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -3,20 +3,21 @@
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use axum::{Router, middleware};
 use serde::Serialize;
 
 use super::api_error::ApiError;
 use super::assets::ASSETS;
+use super::guard::check_host;
+use super::limits::Limits;
 use super::predict_body::{self, PictureInfo};
-use super::{MAX_BODY_BYTES, ModelInfo, ServedModel};
+use super::{ModelInfo, ServeOptions, ServedModel};
 
 /// The answer of `POST /api/predict`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,8 +33,15 @@ pub struct PredictResponse {
     pub picture: Option<PictureInfo>,
 }
 
-/// The server's routes, answering with `model`.
-pub fn router(model: Arc<ServedModel>) -> Router {
+/// What the handlers share: the model and the limits.
+#[derive(Clone)]
+struct App {
+    model: Arc<ServedModel>,
+    limits: Limits,
+}
+
+/// The server's routes, answering with `model`, within `options`.
+pub fn router(model: Arc<ServedModel>, options: &ServeOptions) -> Router {
     let page = ASSETS.iter().fold(Router::new(), |router, asset| {
         router.route(
             asset.path,
@@ -45,17 +53,15 @@ pub fn router(model: Arc<ServedModel>) -> Router {
         .route("/api/predict", post(predict))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(model)
+        .with_state(App { model, limits: Limits::new(options.read_timeout) })
+        .layer(middleware::from_fn_with_state(Arc::new(options.allowed_hosts.clone()), check_host))
 }
 
-async fn model_info(State(model): State<Arc<ServedModel>>) -> Json<ModelInfo> {
+async fn model_info(State(App { model, .. }): State<App>) -> Json<ModelInfo> {
     Json(model.info().clone())
 }
 
-async fn curve(
-    State(model): State<Arc<ServedModel>>,
-    Path(file): Path<String>,
-) -> Result<Response, ApiError> {
+async fn curve(State(App { model, .. }): State<App>, Path(file): Path<String>) -> Result<Response, ApiError> {
     let png = model.curve(&file).ok_or_else(|| {
         ApiError::not_found(format!(
             "the model's run has no {file}: the curves are {}",
@@ -66,17 +72,23 @@ async fn curve(
 }
 
 async fn predict(
-    State(model): State<Arc<ServedModel>>,
+    State(App { model, limits }): State<App>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<PredictResponse>, ApiError> {
-    let body = read_body(&headers, body).await?;
     let content_type = headers.get(CONTENT_TYPE).and_then(|t| t.to_str().ok()).map(str::to_owned);
+    predict_body::check_type(content_type.as_deref())?;
+    let body = limits.read_body(&headers, body).await?;
+    let slot = limits.decode_slot().await?;
     // decoding a picture and the forward pass take a while: off the threads that do the I/O
-    tokio::task::spawn_blocking(move || answer(&model, content_type.as_deref(), &body))
-        .await
-        .map_err(|e| ApiError::internal(format!("the prediction failed: {e}")))?
-        .map(Json)
+    tokio::task::spawn_blocking(move || {
+        let answer = answer(&model, content_type.as_deref(), &body.bytes);
+        drop((slot, body));
+        answer
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the prediction failed: {e}")))?
+    .map(Json)
 }
 
 fn answer(model: &ServedModel, content_type: Option<&str>, body: &[u8]) -> Result<PredictResponse, ApiError> {
@@ -89,27 +101,6 @@ fn answer(model: &ServedModel, content_type: Option<&str>, body: &[u8]) -> Resul
         input: input.pixels,
         picture: input.picture,
     })
-}
-
-/// The whole body, if it is at most [`MAX_BODY_BYTES`]: a larger declared length is refused
-/// before a byte is read, and a body without one is cut off as soon as it passes the limit.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let too_large = |size: String| {
-        ApiError::too_large(format!(
-            "the body is {size}, over the limit of {MAX_BODY_BYTES} bytes (1 MiB): 784 numbers or a picture of a digit take far less"
-        ))
-    };
-    let declared = headers.get(CONTENT_LENGTH).and_then(|n| n.to_str().ok()?.parse::<u64>().ok());
-    if let Some(length) = declared.filter(|&n| n > MAX_BODY_BYTES as u64) {
-        return Err(too_large(format!("{length} bytes")));
-    }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(too_large(format!("more than {MAX_BODY_BYTES} bytes")))
-        }
-        Err(e) => Err(ApiError::bad_request(format!("the body could not be read: {e}"))),
-    }
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
