@@ -132,6 +132,14 @@ fn eval_predict_show_work_on_a_trained_model() {
     assert!(show.stdout.contains('█'));
     assert_eq!(png_size(&png), (280, 280));
 
+    // a sheet of grey paper has no digit: said so, and no class
+    let paper = dir.path().join("grey.png");
+    image::GrayImage::from_pixel(200, 150, image::Luma([215])).save(&paper).unwrap();
+    let blank = mitbadak(&["predict", "--model", model, path_str(&paper)]);
+    assert_eq!(blank.code, 1, "{}", blank.stdout);
+    assert!(blank.stderr.contains("no digit found in "), "{}", blank.stderr);
+    assert!(!blank.stdout.contains("predicted"), "{}", blank.stdout);
+
     let from_png = mitbadak(&["predict", "--model", model, path_str(&png)]);
     assert_eq!(from_png.code, 0, "{}", from_png.stderr);
     assert!(

@@ -166,6 +166,20 @@ fn a_png_body_is_read_as_mitbadak_predict_reads_it() {
 }
 
 #[test]
+fn a_picture_without_a_digit_is_answered_without_a_class() {
+    let mut png = Vec::new();
+    image::GrayImage::from_pixel(280, 280, image::Luma([215]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let (status, answer) = post(&agent(), "image/png", &png);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["class"], Value::Null);
+    assert_eq!(answer["probabilities"], serde_json::json!([]));
+    assert_eq!(answer["picture"]["blank"], true);
+    assert!(answer["input"].as_array().unwrap().iter().all(|v| v == 0.0), "{answer}");
+}
+
+#[test]
 fn an_array_of_784_values_is_read_as_the_mnist_image_it_is() {
     let mnist = Mnist::load(&common::mnist_dir()).unwrap();
     let pixels: Vec<f32> = mnist.test.image(0).iter().map(|&p| p as f32 / 255.0).collect();

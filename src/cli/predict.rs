@@ -54,10 +54,14 @@ pub fn run(args: PredictArgs) -> Result<()> {
                 steps.push(format!("its box scaled to 20x20 and centred by mass in {SIDE}x{SIDE}"));
             }
             let done = if steps.is_empty() { "taken as it is".to_string() } else { steps.join("; ") };
-            println!("{} ({w}x{h}): {done}", path.display());
             if input.blank {
-                println!("the picture is blank: nothing reaches the ink threshold");
+                bail!(
+                    "no digit found in {} ({w}x{h}): nothing in it stands out from its background; \
+                     use a picture of one digit, dark on light or light on dark",
+                    path.display()
+                );
             }
+            println!("{} ({w}x{h}): {done}", path.display());
             (input.pixels, 10, (SIDE, SIDE))
         }
         (None, Some(index)) => {
