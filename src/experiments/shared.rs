@@ -383,7 +383,7 @@ pub(super) fn last(accuracies: &[f64]) -> f64 {
 /// A panel of accuracies per epoch as the book's figures show them: epochs from 0 to the
 /// last of `measured`, accuracy from 0 to 1.
 pub(super) fn accuracy_panel(title: impl Into<String>, measured: usize) -> Panel {
-    Panel::new(title, 0.0..measured.max(2) as f64 - 1.0, 0.0..1.0)
+    Panel::new(title, 0.0..measured.max(2) as f64 - 1.0, 0.0..1.0).whole_numbers_on_x()
 }
 
 /// Accuracies per epoch as the points `(epoch, accuracy)`.
