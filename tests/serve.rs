@@ -371,6 +371,20 @@ fn address_in(printed: &str) -> String {
 }
 
 #[test]
+fn serve_without_a_model_trains_on_the_data_dir_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-data");
+    let run = Command::new(env!("CARGO_BIN_EXE_mitbadak"))
+        .args(["serve", "--port", "0", "--data-dir", missing.to_str().unwrap()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no-such-data"), "the error names the --data-dir: {stderr}");
+}
+
+#[test]
 fn serve_without_a_model_trains_the_seeds_job_first_then_takes_the_newest() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, printed) = start_serve(dir.path(), &["--port", "0"]);
@@ -378,7 +392,7 @@ fn serve_without_a_model_trains_the_seeds_job_first_then_takes_the_newest() {
     first.wait().unwrap();
     assert!(
         printed.starts_with(
-            "no --model, and no model under runs/: training the seed's job first (a few seconds)\n"
+            "no --model, and no model under runs/: training the book's ch05/train_neuralnet.py job first (a few seconds)\n"
         ),
         "{printed}"
     );
