@@ -223,9 +223,13 @@ async function describeModel() {
       const img = document.createElement('img');
       img.src = url;
       img.alt = CURVE_CAPTIONS[name] ?? name;
+      // the figure at full size, a tap away (a phone shows it smaller)
+      const full = document.createElement('a');
+      full.href = url;
+      full.append(img);
       const caption = document.createElement('figcaption');
       caption.textContent = img.alt;
-      figure.append(img, caption);
+      figure.append(full, caption);
       curves.append(figure);
     }
   } catch (error) {
