@@ -40,6 +40,7 @@ pub fn accuracy_png(history: &History) -> Result<Vec<u8>> {
     let curve = |acc: fn(&Evaluation) -> f64| history.evaluations.iter().map(|e| (e.epoch, acc(e))).collect();
     let panel = Panel::new("accuracy", 0.0..last, 0.0..1.0)
         .axis_labels("epochs", "accuracy")
+        .whole_numbers_on_x()
         .line(Line::new("train acc", curve(|e| e.train_acc), 0).marked(Marker::Circle, 1))
         .line(Line::new("test acc", curve(|e| e.test_acc), 1).dashed().marked(Marker::Square, 1))
         .legend(Corner::LowerRight);
@@ -160,6 +161,8 @@ pub struct Panel {
     pub legend: Option<Corner>,
     /// Whether the axes carry numbers (the book's crowded grids leave them out).
     pub tick_labels: bool,
+    /// Whether the x axis counts whole things (epochs): only whole numbers are written on it.
+    pub whole_x: bool,
 }
 
 impl Panel {
@@ -175,6 +178,7 @@ impl Panel {
             bars: Vec::new(),
             legend: None,
             tick_labels: true,
+            whole_x: false,
         }
     }
 
@@ -193,6 +197,12 @@ impl Panel {
     /// Shows the labelled lines in a legend at `corner`.
     pub fn legend(mut self, corner: Corner) -> Panel {
         self.legend = Some(corner);
+        self
+    }
+
+    /// Writes only whole numbers on the x axis (epochs: 0, 1, 2 rather than 0.0, 0.5, 1.0).
+    pub fn whole_numbers_on_x(mut self) -> Panel {
+        self.whole_x = true;
         self
     }
 
@@ -308,14 +318,17 @@ fn draw_panel<'a, 'b: 'a>(
     let text = (width.min(height) / 30).clamp(10, 16);
     // the same room with or without numbers, so that the panels of a grid line up
     let (x_room, y_room) = (text * 3, text * 4);
+    let y_decimals = decimals_for(span(&panel.y_range));
+    let x_format = |x: &f64| x_tick_label(panel, *x);
+    let y_format = |y: &f64| format!("{y:.y_decimals$}");
+    let margin = text / 2 + 4;
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, ("sans-serif", text + 4))
-        .margin(text / 2 + 4)
+        .margin(margin)
+        .margin_right(margin.max(half_label_width(panel, &x_format, text)))
         .x_label_area_size(x_room)
         .y_label_area_size(y_room)
         .build_cartesian_2d(panel.x_range.clone(), panel.y_range.clone())?;
-    let (x_decimals, y_decimals) = (decimals_for(span(&panel.x_range)), decimals_for(span(&panel.y_range)));
-    let (x_format, y_format) = (|x: &f64| format!("{x:.x_decimals$}"), |y: &f64| format!("{y:.y_decimals$}"));
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(TRANSPARENT)
         .x_desc(&panel.x_label)
@@ -408,6 +421,30 @@ fn marked_points<'a>(line: &'a Line, panel: &'a Panel) -> impl Iterator<Item = P
     line.points.iter().step_by(line.mark_every).copied().filter(inside)
 }
 
+/// The number written under the x axis at `x`: with enough decimals that the ticks read
+/// apart, or for an axis of whole numbers, `x` without decimals where it is whole and nothing
+/// between.
+fn x_tick_label(panel: &Panel, x: f64) -> String {
+    let decimals = decimals_for(span(&panel.x_range));
+    match panel.whole_x {
+        true if x.fract() != 0.0 => String::new(),
+        true => format!("{x:.0}"),
+        false => format!("{x:.decimals$}"),
+    }
+}
+
+/// The room the last x label takes beyond the frame's right edge, on which it is centred:
+/// half the widest label the axis can carry (a digit of DejaVu Sans is 0.64 em wide), and a
+/// few pixels to spare.
+fn half_label_width(panel: &Panel, format: &dyn Fn(&f64) -> String, text: u32) -> u32 {
+    if !panel.tick_labels {
+        return 0;
+    }
+    let ends = [panel.x_range.start, panel.x_range.end, panel.x_range.end.trunc()];
+    let widest = ends.iter().map(|x| format(x).chars().count()).max();
+    (widest.unwrap_or(0) as f64 * 0.64 * text as f64 / 2.0).ceil() as u32 + 4
+}
+
 fn span(range: &Range<f64>) -> f64 {
     (range.end - range.start).abs()
 }
@@ -483,6 +520,50 @@ fn clip_segment(a: Point, b: Point, x: &Range<f64>, y: &Range<f64>) -> Option<(P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether every pixel within `ring` pixels of the edges of each of the `rows x columns`
+    /// cells of the figure `png` is white: nothing drawn was cut off at a panel's edge.
+    fn edges_are_white(png: &[u8], rows: u32, columns: u32, ring: u32) -> bool {
+        let image = image::load_from_memory(png).unwrap().to_rgb8();
+        let (cell_w, cell_h) = (image.width() / columns, image.height() / rows);
+        image.enumerate_pixels().all(|(x, y, p)| {
+            let (cx, cy) = (x % cell_w, y % cell_h);
+            let at_edge = cx < ring || cy < ring || cx + ring >= cell_w || cy + ring >= cell_h;
+            !at_edge || p.0 == [255, 255, 255]
+        })
+    }
+
+    fn history(iterations: usize, epochs: usize) -> History {
+        History {
+            loss: (0..iterations).map(|i| 2.3 / (1.0 + i as f64 / 100.0)).collect(),
+            evaluations: (0..=epochs)
+                .map(|e| Evaluation { iteration: e * 600, epoch: e as f64, train_acc: 0.9, test_acc: 0.85 })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn epochs_are_labelled_with_whole_numbers() {
+        let epochs = Panel::new("", 0.0..16.67, 0.0..1.0).whole_numbers_on_x();
+        let labels: Vec<String> = [0.0, 2.0, 2.5, 16.0].iter().map(|&x| x_tick_label(&epochs, x)).collect();
+        assert_eq!(labels, ["0", "2", "", "16"]);
+        assert_eq!(x_tick_label(&Panel::new("", 0.0..16.67, 0.0..1.0), 2.0), "2.0");
+    }
+
+    #[test]
+    fn no_label_is_cut_off_at_the_figure_s_edges() {
+        let history = history(10_000, 16);
+        assert!(edges_are_white(&loss_png(&history).unwrap(), 1, 1, 3), "loss.png of 10000 iterations");
+        assert!(edges_are_white(&accuracy_png(&history).unwrap(), 1, 1, 3), "accuracy.png");
+        // the optimizers' loss figure over 2000 iterations, and a 2x2 grid's panels
+        let panel = |x_end: f64| {
+            Panel::new("SGD", 0.0..x_end, 0.0..1.0).line(Line::new("", vec![(0.0, 1.0), (x_end, 0.0)], 0))
+        };
+        let single = Figure { size: (800, 600), columns: 1, panels: vec![panel(2000.0)] };
+        assert!(edges_are_white(&figure_png(&single).unwrap(), 1, 1, 3), "0 to 2000");
+        let grid = Figure { size: (900, 800), columns: 2, panels: vec![panel(2000.0); 4] };
+        assert!(edges_are_white(&figure_png(&grid).unwrap(), 2, 2, 2), "a 2x2 grid of 0 to 2000");
+    }
 
     #[test]
     fn markers_on_the_frame_s_edges_are_drawn_and_those_beyond_it_are_not() {

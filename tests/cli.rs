@@ -125,12 +125,25 @@ fn eval_predict_show_work_on_a_trained_model() {
     assert!(probabilities.windows(2).all(|w| w[0] >= w[1]) && probabilities[0] > 0.5, "{probabilities:?}");
 
     let png = dir.path().join("seven.png");
-    let show = mitbadak(&["show", "--index", "0", "--set", "test", "--out", path_str(&png)]);
+    // the test set by default, as for `predict --index`
+    let show = mitbadak(&["show", "--index", "0", "--out", path_str(&png)]);
     assert_eq!(show.code, 0, "{}", show.stderr);
     assert!(show.stdout.starts_with("label: 7\nshape: (784,) reshaped to (28, 28)\n"), "{}", show.stdout);
     assert_eq!(show.stdout.lines().count(), 2 + 28 + 1);
     assert!(show.stdout.contains('█'));
     assert_eq!(png_size(&png), (280, 280));
+    let jpeg = dir.path().join("seven.jpg");
+    assert_eq!(mitbadak(&["show", "--index", "0", "--out", path_str(&jpeg)]).code, 0);
+    assert_eq!(image::ImageFormat::from_path(&jpeg).unwrap(), image::ImageFormat::Jpeg);
+    assert_eq!(image::guess_format(&std::fs::read(&jpeg).unwrap()).unwrap(), image::ImageFormat::Jpeg);
+
+    // a sheet of grey paper has no digit: said so, and no class
+    let paper = dir.path().join("grey.png");
+    image::GrayImage::from_pixel(200, 150, image::Luma([215])).save(&paper).unwrap();
+    let blank = mitbadak(&["predict", "--model", model, path_str(&paper)]);
+    assert_eq!(blank.code, 1, "{}", blank.stdout);
+    assert!(blank.stderr.contains("no digit found in "), "{}", blank.stderr);
+    assert!(!blank.stdout.contains("predicted"), "{}", blank.stdout);
 
     let from_png = mitbadak(&["predict", "--model", model, path_str(&png)]);
     assert_eq!(from_png.code, 0, "{}", from_png.stderr);
@@ -197,7 +210,18 @@ fn assert_fails(args: &[&str], code: i32, expected: &str) {
 
 #[test]
 fn bad_flags_are_clear_errors() {
-    assert_fails(&["train", "--lr", "0"], 1, "--lr must be a positive number, got 0; the seed uses 0.1");
+    assert_fails(&["train", "--lr", "0"], 1, "--lr must be a positive number, got 0; the book uses 0.1");
+    assert_fails(&["train", "--lr", "-0.1"], 1, "--lr must be a positive number, got -0.1");
+    assert_fails(&["train", "--weight-decay", "-1"], 1, "invalid weight decay: -1 is not a number >= 0");
+    assert_fails(&["show", "--index", "-1"], 2, "images are counted from 0, got -1");
+    assert_fails(&["predict", "--model", "x.safetensors", "--index", "-1"], 2, "images are counted from 0");
+    assert_fails(&["train", "--epochs", "0"], 1, "--epochs must be at least 1");
+    assert_fails(
+        &["predict", "--model", "x.safetensors", "--index", "0", "--top", "0"],
+        1,
+        "--top must be at least 1",
+    );
+    assert_fails(&["show", "--index", "0", "--out", "seven.gif"], 1, "write a .png or a .jpg");
     assert_fails(&["train", "--lr=-0.5"], 1, "--lr must be a positive number, got -0.5");
     assert_fails(
         &["train", "--batch-size", "0"],
@@ -215,7 +239,13 @@ fn bad_flags_are_clear_errors() {
         1,
         "--hidden: two-layer has one hidden layer",
     );
-    assert_fails(&["train", "--hidden", "10"], 1, "describe a network: name it with --arch");
+    assert_fails(
+        &["eval", "--model", "x.safetensors", "--hidden", "10"],
+        1,
+        "describe a network: name it with --arch",
+    );
+    assert_fails(&["train", "--activation", "sigmoid"], 1, "--activation sigmoid is for --arch mlp");
+    assert_fails(&["train", "--hidden", "50,50"], 1, "--hidden: two-layer has one hidden layer");
     assert_fails(
         &["train", "--arch", "mlp", "--dropout", "1.5"],
         1,
@@ -274,6 +304,26 @@ fn bad_files_are_clear_errors() {
         "--index 10000 is past the end: the Test set has images 0 to 9999",
     );
     assert_fails(&["show", "--index", "60000"], 1, "--index 60000 is past the end");
+}
+
+#[test]
+fn train_widens_its_default_two_layer_net_by_hidden_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let run = mitbadak(&["train", "--hidden", "20", "--iters", "5", "--out", path_str(&out)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("TwoLayerNet 784-20-10 (ReLU), SGD lr 0.1"), "{}", run.stdout);
+}
+
+#[test]
+fn help_says_where_each_command_s_network_comes_from() {
+    for command in ["eval", "predict", "serve", "train"] {
+        let help = mitbadak(&[command, "--help"]).stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            help.contains("[train: two-layer; eval, predict, serve: the one the model file names"),
+            "{command}: {help}"
+        );
+    }
 }
 
 #[test]

@@ -305,6 +305,10 @@ fn the_command_prints_the_books_lines_and_writes_png_and_csv() {
     assert!(stdout.contains("=========== Hyper-Parameter Optimization Result ==========="), "{stdout}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with("Best-")).count(), 2, "{stdout}");
     assert!(stdout.contains("hyperparameters finished in "), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let runs: Vec<&str> = stderr.lines().filter(|l| l.starts_with("run ")).collect();
+    assert_eq!(runs.len(), 2, "a progress line per trial: {stderr}");
+    assert!(runs[1].starts_with("run 2 of 2 done, ") && runs[1].ends_with(" s"), "{stderr}");
     let png = std::fs::read(dir.path().join("hyperparameters.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let csv = std::fs::read_to_string(dir.path().join("hyperparameters.csv")).unwrap();

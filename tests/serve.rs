@@ -166,6 +166,20 @@ fn a_png_body_is_read_as_mitbadak_predict_reads_it() {
 }
 
 #[test]
+fn a_picture_without_a_digit_is_answered_without_a_class() {
+    let mut png = Vec::new();
+    image::GrayImage::from_pixel(280, 280, image::Luma([215]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let (status, answer) = post(&agent(), "image/png", &png);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["class"], Value::Null);
+    assert_eq!(answer["probabilities"], serde_json::json!([]));
+    assert_eq!(answer["picture"]["blank"], true);
+    assert!(answer["input"].as_array().unwrap().iter().all(|v| v == 0.0), "{answer}");
+}
+
+#[test]
 fn an_array_of_784_values_is_read_as_the_mnist_image_it_is() {
     let mnist = Mnist::load(&common::mnist_dir()).unwrap();
     let pixels: Vec<f32> = mnist.test.image(0).iter().map(|&p| p as f32 / 255.0).collect();
@@ -359,6 +373,20 @@ fn address_in(printed: &str) -> String {
 }
 
 #[test]
+fn serve_without_a_model_trains_on_the_data_dir_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-data");
+    let run = Command::new(env!("CARGO_BIN_EXE_mitbadak"))
+        .args(["serve", "--port", "0", "--data-dir", missing.to_str().unwrap()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no-such-data"), "the error names the --data-dir: {stderr}");
+}
+
+#[test]
 fn serve_without_a_model_trains_the_seeds_job_first_then_takes_the_newest() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, printed) = start_serve(dir.path(), &["--port", "0"]);
@@ -366,7 +394,7 @@ fn serve_without_a_model_trains_the_seeds_job_first_then_takes_the_newest() {
     first.wait().unwrap();
     assert!(
         printed.starts_with(
-            "no --model, and no model under runs/: training the seed's job first (a few seconds)\n"
+            "no --model, and no model under runs/: training the book's ch05/train_neuralnet.py job first (a few seconds)\n"
         ),
         "{printed}"
     );

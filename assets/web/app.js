@@ -56,6 +56,7 @@ function makeBars(classes) {
 
 function showNothing() {
   predicted.textContent = '–';
+  predicted.classList.remove('none');
   for (const row of bars.children) {
     row.classList.remove('top');
     row.querySelector('.fill').style.width = '0';
@@ -67,12 +68,19 @@ function showNothing() {
 }
 
 function show(answer) {
-  const blank = answer.picture !== null && answer.picture.blank;
+  if (answer.class === null) {
+    // the server found no digit in the drawing: no class, no probabilities
+    showNothing();
+    predicted.textContent = 'no digit found';
+    predicted.classList.add('none');
+    return;
+  }
+  predicted.classList.remove('none');
   if (bars.children.length !== answer.probabilities.length) makeBars(answer.probabilities.length);
-  predicted.textContent = blank ? '–' : String(answer.class);
+  predicted.textContent = String(answer.class);
   answer.probabilities.forEach((p, k) => {
     const row = bars.children[k];
-    row.classList.toggle('top', !blank && k === answer.class);
+    row.classList.toggle('top', k === answer.class);
     row.querySelector('.fill').style.width = `${(p * 100).toFixed(2)}%`;
     // the exact value, rounded as `mitbadak predict` prints it
     row.querySelector('.value').textContent = p.toFixed(4);
@@ -215,9 +223,13 @@ async function describeModel() {
       const img = document.createElement('img');
       img.src = url;
       img.alt = CURVE_CAPTIONS[name] ?? name;
+      // the figure at full size, a tap away (a phone shows it smaller)
+      const full = document.createElement('a');
+      full.href = url;
+      full.append(img);
       const caption = document.createElement('figcaption');
       caption.textContent = img.alt;
-      figure.append(img, caption);
+      figure.append(full, caption);
       curves.append(figure);
     }
   } catch (error) {

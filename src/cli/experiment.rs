@@ -6,7 +6,8 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use mitbadak::experiments::{
-    Report, available_threads, batch_norm, dropout, hyperparameters, init, optimizers, weight_decay,
+    Report, available_threads, batch_norm, dropout, hyperparameters, init, on_each_run, optimizers,
+    weight_decay,
 };
 
 use super::{DataArgs, data};
@@ -63,6 +64,9 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
     }
     let data = data::load(args.data.data_dir.as_deref())?;
     let seed = args.seed;
+    on_each_run(move |done, total| {
+        eprintln!("run {done} of {total} done, {:.1} s", start.elapsed().as_secs_f64());
+    });
     let report: Report = match args.name {
         ExperimentName::Optimizers => {
             let config = optimizers::OptimizersConfig { seed, threads, ..Default::default() };

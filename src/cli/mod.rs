@@ -64,6 +64,16 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Parses an image's number (`--index`): a whole number from 0, with mitbadak's own word for
+/// a negative one.
+fn image_number(text: &str) -> std::result::Result<usize, String> {
+    match text.trim().parse::<i128>() {
+        Ok(n) if n < 0 => Err(format!("images are counted from 0, got {n}")),
+        Ok(n) => usize::try_from(n).map_err(|_| format!("{n} is past any data set's end")),
+        Err(_) => Err(format!("expected an image's number (0, 1, 2 ...), got {text:?}")),
+    }
+}
+
 /// Where the data comes from.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
@@ -103,7 +113,8 @@ enum DropoutModeName {
 /// Flags that name a network.
 #[derive(Debug, Clone, Args)]
 pub struct ArchArgs {
-    /// The network [default for train: two-layer]; for a model file, overrides what the file says.
+    /// The network [train: two-layer; eval, predict, serve: the one the model file names, which
+    /// this overrides].
     #[arg(long, value_enum)]
     arch: Option<ArchName>,
     /// Hidden layer widths, comma-separated [default: 50 for two-layer, 100,100,100,100 for mlp,
@@ -129,6 +140,18 @@ impl ArchArgs {
     /// `--batch-norm` or `--dropout`.
     fn describe_a_network(&self) -> bool {
         self.hidden.is_some() || self.activation.is_some() || self.batch_norm || self.dropout.is_some()
+    }
+
+    /// The network these flags name, `default` when they do not name one (train's two-layer:
+    /// `--hidden 100` alone widens it), for images of `image_shape` and `classes` classes.
+    fn architecture_or(
+        &self,
+        default: ArchName,
+        image_shape: (usize, usize),
+        classes: usize,
+    ) -> Result<Architecture> {
+        let named = ArchArgs { arch: Some(self.arch.unwrap_or(default)), ..self.clone() };
+        Ok(named.architecture(image_shape, classes)?.expect("a network named by --arch"))
     }
 
     /// The network these flags name, for images of `image_shape` and `classes` classes, or

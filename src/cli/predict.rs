@@ -9,7 +9,7 @@ use mitbadak::data::Dataset;
 use mitbadak::model_file::load_model;
 use mitbadak::preprocess::{SIDE, load_image, to_mnist};
 
-use super::{ArchArgs, DataArgs, data};
+use super::{ArchArgs, DataArgs, data, image_number};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Split {
@@ -26,12 +26,12 @@ pub struct PredictArgs {
     #[arg(required_unless_present = "index", conflicts_with = "index")]
     image: Option<PathBuf>,
     /// Classify MNIST image number N instead of a picture.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = image_number)]
     index: Option<usize>,
     /// The split --index counts in.
     #[arg(long, value_enum, default_value = "test")]
     set: Split,
-    /// How many classes to list.
+    /// How many classes to list (1 to all of them).
     #[arg(long, default_value_t = 3)]
     top: usize,
     #[command(flatten)]
@@ -41,6 +41,9 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
+    if args.top == 0 {
+        bail!("--top must be at least 1: it is how many of the most probable classes to list");
+    }
     let (pixels, classes, image_shape) = match (&args.image, args.index) {
         (Some(path), _) => {
             let picture = load_image(path)?;
@@ -54,10 +57,14 @@ pub fn run(args: PredictArgs) -> Result<()> {
                 steps.push(format!("its box scaled to 20x20 and centred by mass in {SIDE}x{SIDE}"));
             }
             let done = if steps.is_empty() { "taken as it is".to_string() } else { steps.join("; ") };
-            println!("{} ({w}x{h}): {done}", path.display());
             if input.blank {
-                println!("the picture is blank: nothing reaches the ink threshold");
+                bail!(
+                    "no digit found in {} ({w}x{h}): nothing in it stands out from its background; \
+                     use a picture of one digit, dark on light or light on dark",
+                    path.display()
+                );
             }
+            println!("{} ({w}x{h}): {done}", path.display());
             (input.pixels, 10, (SIDE, SIDE))
         }
         (None, Some(index)) => {
@@ -78,7 +85,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let mut model = load_model::<f32>(&args.model, architecture.as_ref())?;
     let classification = classify(model.network.as_mut(), pixels)?;
     println!("predicted: {}", classification.class);
-    for (class, p) in classification.ranked().iter().take(args.top.max(1)) {
+    for (class, p) in classification.ranked().iter().take(args.top) {
         println!("  {class}  {p:.4}");
     }
     Ok(())

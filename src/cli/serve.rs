@@ -10,13 +10,13 @@ use mitbadak::preprocess::SIDE;
 use mitbadak::runs::{MODEL_FILE, RUNS_DIR, newest_model};
 use mitbadak::serve::{ServeOptions, ServedModel, Server};
 
-use super::ArchArgs;
 use super::train::{self, TrainArgs};
+use super::{ArchArgs, DataArgs};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// A model file (safetensors) [default: the newest runs/*/model.safetensors; with none, the
-    /// seed's job is trained first].
+    /// book's ch05/train_neuralnet.py job is trained first, on --data-dir's data].
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// The port to listen on (0: any free one).
@@ -34,12 +34,14 @@ pub struct ServeArgs {
     read_timeout: f64,
     #[command(flatten)]
     arch: ArchArgs,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let path = match args.model {
         Some(path) => path,
-        None => default_model()?,
+        None => default_model(args.data)?,
     };
     let architecture = args.arch.architecture((SIDE, SIDE), 10)?;
     let model = ServedModel::load(&path, architecture.as_ref())?;
@@ -70,12 +72,16 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
-/// The newest model under `runs/`; the seed's job, trained now, when there is none.
-fn default_model() -> Result<PathBuf> {
+/// The newest model under `runs/`; the book's ch05/train_neuralnet.py job, trained now on
+/// `data`, when there is none.
+fn default_model(data: DataArgs) -> Result<PathBuf> {
     if let Some(newest) = newest_model(Path::new(RUNS_DIR))? {
         println!("no --model: the newest under {RUNS_DIR}/ is {}", newest.display());
         return Ok(newest);
     }
-    println!("no --model, and no model under {RUNS_DIR}/: training the seed's job first (a few seconds)");
-    Ok(train::run(TrainArgs::seed_job())?.join(MODEL_FILE))
+    println!(
+        "no --model, and no model under {RUNS_DIR}/: training the book's ch05/train_neuralnet.py job first \
+         (a few seconds)"
+    );
+    Ok(train::run(TrainArgs::seed_job(data))?.join(MODEL_FILE))
 }

@@ -20,7 +20,7 @@ use mitbadak::train::{EVAL_CHUNK, Sampling, TrainConfig, resume, train};
 
 use super::interrupt::{self, Interrupted};
 use super::progress::TrainingProgress;
-use super::{ArchArgs, DataArgs, data};
+use super::{ArchArgs, ArchName, DataArgs, data};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -30,7 +30,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     optimizer: Option<OptimizerArg>,
     /// Learning rate [default: 0.1 for SGD (the seed's), otherwise the book's for the optimizer].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// How the learning rate changes: constant, cosine (down to 0 over the run), or step
     /// (times 0.1 at a third and at two thirds of the run) [default: cosine for deep-convnet,
@@ -41,7 +41,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = parse_init, value_name = "STD|xavier|he")]
     init: Option<WeightInit>,
     /// Weight decay λ: the loss gains ½λ·ΣW², each gradient λ·W (the book's L2) [default: 0].
-    #[arg(long, value_name = "LAMBDA")]
+    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
     weight_decay: Option<f64>,
     /// Images per mini-batch [default: 100].
     #[arg(long)]
@@ -165,10 +165,11 @@ fn recipe(architecture: &Architecture) -> Recipe {
 }
 
 impl TrainArgs {
-    /// The seed's job: `mitbadak train` without flags.
-    pub fn seed_job() -> TrainArgs {
+    /// The book's ch05/train_neuralnet.py job: `mitbadak train` without flags but `data`'s.
+    pub fn seed_job(data: DataArgs) -> TrainArgs {
         let matches = TrainArgs::augment_args(clap::Command::new("train")).get_matches_from(["train"]);
-        TrainArgs::from_arg_matches(&matches).expect("train's defaults are valid flags")
+        let args = TrainArgs::from_arg_matches(&matches).expect("train's defaults are valid flags");
+        TrainArgs { data, ..args }
     }
 }
 
@@ -184,16 +185,12 @@ impl Plan {
     /// The run the flags describe, on `data`.
     fn from_flags(args: &TrainArgs, data: &Mnist) -> Result<Plan> {
         let (image_shape, classes) = (data.train.image_shape, data.classes);
-        let architecture = args.arch.architecture(image_shape, classes)?.unwrap_or(Architecture::TwoLayer {
-            input_size: data.train.sample_size(),
-            hidden_size: 50,
-            output_size: classes,
-        });
+        let architecture = args.arch.architecture_or(ArchName::TwoLayer, image_shape, classes)?;
         let recipe = recipe(&architecture);
         let optimizer = args.optimizer.map(OptimizerArg::name).unwrap_or(recipe.optimizer);
         let lr = args.lr.unwrap_or(optimizer.default_learning_rate());
         if !(lr > 0.0 && lr.is_finite()) {
-            bail!("--lr must be a positive number, got {lr}; the seed uses 0.1");
+            bail!("--lr must be a positive number, got {lr}; the book uses 0.1 with SGD");
         }
         let defaults = TrainConfig::default();
         let mut config = TrainConfig {
@@ -203,6 +200,9 @@ impl Plan {
             train_eval_size: recipe.train_eval_size,
             ..defaults
         };
+        if args.epochs == Some(0) {
+            bail!("--epochs must be at least 1: an epoch is one pass over the training set");
+        }
         match (args.iters, args.epochs.or(if args.iters.is_none() { recipe.epochs } else { None })) {
             (_, Some(epochs)) => {
                 config.sampling = Sampling::ShuffledEpochs;

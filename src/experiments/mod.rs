@@ -26,6 +26,6 @@ mod shared;
 pub mod weight_decay;
 
 pub use shared::{
-    AccuracyCurves, Contender, EpochTraining, LossCurves, NamedCurves, Report, available_threads, kaiser,
-    parallel_map, race, smooth_curve, train_epochs,
+    AccuracyCurves, Contender, EpochTraining, LossCurves, NamedCurves, Report, RunDone, available_threads,
+    kaiser, on_each_run, parallel_map, race, smooth_curve, train_epochs,
 };

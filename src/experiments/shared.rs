@@ -3,6 +3,8 @@
 //! independent runs on several threads, and the report an experiment hands back.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -61,13 +63,34 @@ pub fn available_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// What is told each time a run of an experiment ends: `(runs done, runs in all)`.
+pub type RunDone = dyn Fn(usize, usize) + Send + Sync;
+
+static ON_RUN_DONE: OnceLock<Box<RunDone>> = OnceLock::new();
+
+/// Calls `report(done, total)` whenever a job of [`parallel_map`] (a run of an experiment)
+/// ends, from the thread that ran it: `mitbadak experiment` prints a line. It can be set once
+/// per process; false if it was set already.
+pub fn on_each_run(report: impl Fn(usize, usize) + Send + Sync + 'static) -> bool {
+    ON_RUN_DONE.set(Box::new(report)).is_ok()
+}
+
 /// `work(job)` for every job, on up to `threads` threads, the results in the jobs' order.
 /// Each job is a task of its own (`with_max_len(1)`), so that a thread takes the next job
 /// as it finishes one and runs of unequal length even out. With one thread (or one job)
-/// everything runs on the calling thread.
+/// everything runs on the calling thread. Each job's end is told as [`on_each_run`] asked.
 ///
 /// **Panics** if the threads cannot be started, or a job panics.
 pub fn parallel_map<J: Send, R: Send>(jobs: Vec<J>, threads: usize, work: impl Fn(J) -> R + Sync) -> Vec<R> {
+    let (total, done) = (jobs.len(), AtomicUsize::new(0));
+    let work = |job: J| {
+        let result = work(job);
+        let done = done.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(report) = ON_RUN_DONE.get() {
+            report(done, total);
+        }
+        result
+    };
     let threads = threads.clamp(1, jobs.len().max(1));
     if threads == 1 {
         return jobs.into_iter().map(work).collect();
@@ -383,7 +406,7 @@ pub(super) fn last(accuracies: &[f64]) -> f64 {
 /// A panel of accuracies per epoch as the book's figures show them: epochs from 0 to the
 /// last of `measured`, accuracy from 0 to 1.
 pub(super) fn accuracy_panel(title: impl Into<String>, measured: usize) -> Panel {
-    Panel::new(title, 0.0..measured.max(2) as f64 - 1.0, 0.0..1.0)
+    Panel::new(title, 0.0..measured.max(2) as f64 - 1.0, 0.0..1.0).whole_numbers_on_x()
 }
 
 /// Accuracies per epoch as the points `(epoch, accuracy)`.

@@ -22,10 +22,11 @@ use super::{ModelInfo, ServeOptions, ServedModel};
 /// The answer of `POST /api/predict`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PredictResponse {
-    /// The most probable class.
-    pub class: usize,
-    /// One probability per class. Sent as the `f64` of each `f32` (the same number, written
-    /// in full), so that the page rounds exactly what `mitbadak predict` rounds.
+    /// The most probable class; `null` when the picture has no digit (`picture.blank`).
+    pub class: Option<usize>,
+    /// One probability per class, none when the picture has no digit. Sent as the `f64` of
+    /// each `f32` (the same number, written in full), so that the page rounds exactly what
+    /// `mitbadak predict` rounds.
     pub probabilities: Vec<f64>,
     /// The 784 values the network saw, row by row: the picture in MNIST's form.
     pub input: Vec<f32>,
@@ -93,10 +94,18 @@ async fn predict(
 
 fn answer(model: &ServedModel, content_type: Option<&str>, body: &[u8]) -> Result<PredictResponse, ApiError> {
     let input = predict_body::parse(content_type, body)?;
+    if input.picture.as_ref().is_some_and(|p| p.blank) {
+        return Ok(PredictResponse {
+            class: None,
+            probabilities: Vec::new(),
+            input: input.pixels,
+            picture: input.picture,
+        });
+    }
     let classification =
         model.classify(input.pixels.clone()).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(PredictResponse {
-        class: classification.class,
+        class: Some(classification.class),
         probabilities: classification.probabilities.iter().map(|&p| f64::from(p)).collect(),
         input: input.pixels,
         picture: input.picture,

@@ -5,7 +5,10 @@
 // mouse and with a finger, then paints MNIST test digits onto the canvas (the 280x280 PNGs of
 // `mitbadak show`) and checks that the page shows what `mitbadak predict` prints for the same
 // PNG: the same class and the same probabilities to the printed 4 decimals, and the 28x28
-// input the server made. It saves a screenshot of the page to docs/serve.png.
+// input the server made. On a phone's screen (390x844) it checks that the canvas, the answer
+// and the probabilities are all on the first screen and that the page scrolls everywhere but
+// on the canvas. It saves screenshots of the page, desktop and phone, to target/browser/
+// (MITBADAK_SCREENSHOT=docs/serve.png puts them in docs/ instead: serve.png, serve-phone.png).
 //
 // Needs the release binary (`cargo build --release`, or MITBADAK_BIN), then:
 //   cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci && node --test draw.test.mjs
@@ -23,7 +26,9 @@ import { chromium } from 'playwright-core';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.MITBADAK_BIN ?? join(ROOT, 'target/release/mitbadak');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOT = process.env.MITBADAK_SCREENSHOT ?? join(ROOT, 'docs/serve.png');
+const SCREENSHOT = resolve(process.env.MITBADAK_SCREENSHOT ?? join(ROOT, 'target/browser/serve.png'));
+const PHONE_SCREENSHOT = SCREENSHOT.replace(/(\.png)?$/, '-phone.png');
+const PHONE = { width: 390, height: 844 };
 // MNIST test images 0 to 4 and 8: labels 7, 2, 1, 0, 4 and 5 (the last one a hard 5)
 const DIGITS = [0, 1, 2, 3, 4, 8];
 // the digit on the screenshot
@@ -84,8 +89,8 @@ function startServer() {
 }
 
 /** Waits until the page shows the prediction for its latest drawing. */
-async function waitForDisplay() {
-  await page.waitForFunction(
+async function waitForDisplay(on = page) {
+  await on.waitForFunction(
     () => document.body.dataset.version !== '0' && document.body.dataset.shown === document.body.dataset.version,
     null,
     { timeout: 15_000 },
@@ -109,9 +114,9 @@ function readDisplay() {
 }
 
 /** Paints a PNG onto the drawing canvas, as a stroke would, and waits for the page to update. */
-async function paint(png) {
+async function paint(png, on = page) {
   const dataUrl = `data:image/png;base64,${readFileSync(png).toString('base64')}`;
-  await page.evaluate(async (source) => {
+  await on.evaluate(async (source) => {
     const picture = new Image();
     picture.src = source;
     await picture.decode();
@@ -119,7 +124,7 @@ async function paint(png) {
     pad.getContext('2d').drawImage(picture, 0, 0);
     pad.dispatchEvent(new Event('drawn'));
   }, dataUrl);
-  await waitForDisplay();
+  await waitForDisplay(on);
 }
 
 async function padBox() {
@@ -200,6 +205,22 @@ test('a finger draws too (touch events)', async () => {
   await page.click('#clear');
 });
 
+test('a canvas with nothing that stands out shows "no digit found" and no probabilities', async () => {
+  await page.evaluate(() => {
+    const pad = document.getElementById('pad');
+    const pen = pad.getContext('2d');
+    pen.fillStyle = '#777';
+    pen.fillRect(0, 0, pad.width, pad.height);
+    pad.dispatchEvent(new Event('drawn'));
+  });
+  await waitForDisplay();
+  const shown = await readDisplay();
+  assert.equal(shown.status, '');
+  assert.equal(shown.class, 'no digit found');
+  assert.ok(Object.values(shown.printed).every((text) => text === '–'), JSON.stringify(shown.printed));
+  await page.click('#clear');
+});
+
 for (const index of DIGITS) {
   test(`MNIST test image ${index}: the page shows what \`mitbadak predict\` prints`, async () => {
     const png = join(work, `test-${index}.png`);
@@ -222,3 +243,49 @@ for (const index of DIGITS) {
     if (index === SCREENSHOT_DIGIT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 }
+
+test('on a phone (390x844) the canvas, the answer and the probabilities fit the first screen', async () => {
+  const phone = await context.newPage();
+  try {
+    await phone.setViewportSize(PHONE);
+    await phone.goto(url);
+    await phone.waitForFunction(() => document.getElementById('model-facts').textContent.includes('TwoLayerNet'));
+    const png = join(work, 'test-0.png');
+    mitbadak('show', '--index', '0', '--set', 'test', '--out', png);
+    await paint(png, phone);
+    assert.equal(await phone.locator('#predicted').textContent(), '7');
+
+    const outside = await phone.evaluate(() => {
+      const shown = ['pad', 'clear', 'input', 'predicted'].map((id) => document.getElementById(id));
+      return [...shown, ...document.querySelectorAll('#bars li')]
+        .map((element) => ({ what: element.id || `class ${element.dataset.class}`, box: element.getBoundingClientRect() }))
+        .filter(({ box }) => box.left < 0 || box.top < 0 || box.right > innerWidth || box.bottom > innerHeight)
+        .map(({ what, box }) => `${what} at (${box.left}, ${box.top})-(${box.right}, ${box.bottom})`);
+    });
+    assert.deepEqual(outside, [], 'everything of the answer within the first 390x844');
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `the page is ${width} px wide, wider than the phone`);
+    // the figures at 600 of their 800 px, their text readable (scrolled sideways in their box)
+    const curves = await phone.locator('#curves img').evaluateAll((images) => images.map((i) => i.getBoundingClientRect().width));
+    assert.ok(curves.length === 2 && curves.every((width) => width >= 600), `the figures' widths: ${curves}`);
+    await phone.screenshot({ path: PHONE_SCREENSHOT });
+
+    // a finger's swipe scrolls the page, except on the canvas, where it draws
+    const cdp = await context.newCDPSession(phone);
+    const swipe = async (selector) => {
+      await phone.evaluate(() => window.scrollTo(0, 0));
+      const box = await phone.locator(selector).boundingBox();
+      const x = box.x + box.width / 2;
+      const touch = (type, y) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: y === null ? [] : [{ x, y }] });
+      await touch('touchStart', box.y + box.height / 2);
+      for (let step = 1; step <= 10; step++) await touch('touchMove', box.y + box.height / 2 - 20 * step);
+      await touch('touchEnd', null);
+      await phone.waitForTimeout(300);
+      return phone.evaluate(() => window.scrollY);
+    };
+    assert.ok((await swipe('.probabilities')) > 0, 'a swipe on the probabilities scrolls the page');
+    assert.equal(await swipe('#pad'), 0, 'a swipe on the canvas draws and does not scroll');
+  } finally {
+    await phone.close();
+  }
+});
