@@ -57,9 +57,14 @@ pub fn read_safetensors(path: &Path) -> Result<Vec<u8>> {
     let Ok(length) = <[u8; 8]>::try_from(bytes.as_slice()) else { return Ok(bytes) };
     let header_length = u64::from_le_bytes(length);
     if header_length > MAX_HEADER_BYTES {
-        return Err(too_large(format!(
-            "its first 8 bytes promise a header of {header_length} bytes, more than safetensors' limit of {MAX_HEADER_BYTES}"
-        )));
+        // no safetensors file has such a header (safetensors refuses them): text, or another format
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "not a safetensors model file: its first 8 bytes promise a header of {header_length} bytes, \
+                 more than safetensors' limit of {MAX_HEADER_BYTES}; `mitbadak train` writes one"
+            ),
+        });
     }
     (&mut file).take(header_length).read_to_end(&mut bytes).map_err(io)?;
     let Some(data_length) = data_length(&bytes[8..]) else { return Ok(bytes) };
