@@ -26,6 +26,7 @@ pub mod figures;
 pub mod float;
 pub mod functions;
 pub mod gradient;
+pub mod inspect;
 pub mod layers;
 pub mod limited_read;
 pub mod matmul;
@@ -42,6 +43,7 @@ pub mod runs;
 pub mod serve;
 pub mod targets;
 pub mod tensor_file;
+pub mod tiles;
 pub mod train;
 
 pub use error::{Error, Result};
