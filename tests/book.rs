@@ -85,9 +85,9 @@ fn simplenet_gives_the_book_s_prediction_loss_and_gradient() {
     for (got, book) in p.iter().zip([1.05414809, 0.63071653, 1.1328074]) {
         assert!((got - book).abs() < 1e-8, "{p}");
     }
-    // the book prints 0.92806853663411326 for its weights before they were rounded to the 8
-    // decimals it shows, which move the loss by 2.5e-7
-    assert!((net.loss(&x, &t) - 0.92806853663411326).abs() < 1e-6);
+    // the book prints 0.92806853663411326 (0.9280685366341133 as f64) for its weights before
+    // they were rounded to the 8 decimals it shows, which move the loss by 2.5e-7
+    assert!((net.loss(&x, &t) - 0.9280685366341133).abs() < 1e-6);
     assert!((net.loss(&x, &t) - 0.9280682857864075).abs() < 1e-12); // Python, on the 8 decimals
     let dw = net.numerical_gradient(&x, &t);
     assert_eq!(dw.shape(), [2, 3]);
