@@ -5,6 +5,10 @@
 //! commented out: this runs 3 steps by default, with a progress bar, then says how long the
 //! book's 10,000 would take and measures backpropagation's step in the same run for the ratio.
 //!
+//! One run on the shared 2-core machine this was written on, measured within the run: 217 s a
+//! step by numerical gradients, 5.6 ms by backpropagation: 38,000 times faster, and the book's
+//! 10,000 steps would take 600 hours instead of a minute.
+//!
 //! `cargo run --release --example train_neuralnet_numerical [-- --iters N]` (in `f64`, as the
 //! book's NumPy; the book's `ch05/train_neuralnet.py`, by backpropagation, is the example
 //! `train_neuralnet` and `mitbadak train`).
@@ -57,7 +61,7 @@ fn main() -> mitbadak::Result<()> {
         let loss = numerical_sgd_step(&mut network, &x_batch, &t_batch, learning_rate, |done, _| {
             bar.set_position((i * parameters + done) as u64)
         })?;
-        bar.println(format!("step {:>2}: loss {loss:.4}", i + 1));
+        bar.suspend(|| println!("step {:>2}: loss {loss:.4}", i + 1)); // shown without a terminal too
     }
     bar.finish_and_clear();
     let numerical = start.elapsed().as_secs_f64() / iters_num as f64;
