@@ -1,4 +1,5 @@
-//! The book's chapter 3 inference (`ch03/neuralnet_mnist_batch.py`): the book's pretrained
+//! The book's chapter 3 inference (`ch03/neuralnet_mnist.py`, in batches as
+//! `ch03/neuralnet_mnist_batch.py`): the book's pretrained
 //! sigmoid network 784-50-100-10 classifies the 10,000 test images in batches of 100.
 //! Prints `Accuracy:0.9352`.
 //!

@@ -3,7 +3,7 @@
 //! The central difference `∂f/∂x_i ≈ (f(x + h·e_i) - f(x - h·e_i)) / 2h` with the book's
 //! `h = 1e-4`, perturbing each element in place and restoring it exactly afterwards.
 
-use ndarray::{Array, ArrayD, Dimension};
+use ndarray::{Array, Array1, ArrayD, Dimension};
 
 use crate::Float;
 use crate::error::Result;
@@ -137,4 +137,46 @@ pub fn gradient_check_sampled<T: Float>(
         checks.push(compare(name, &b.expect("1-D"), &n.expect("1-D")));
     }
     Ok(checks)
+}
+
+/// The book's `h` for [`numerical_diff`].
+const H: f64 = 1e-4;
+
+/// The derivative of `f` at `x` by the central difference `(f(x + h) - f(x - h)) / 2h`,
+/// `h = 1e-4` (the book's `numerical_diff`, chapter 4.2).
+///
+/// ```
+/// // the book's function_1 = 0.01x² + 0.1x at 5: the exact 0.2, less a rounding error
+/// let d = mitbadak::gradient::numerical_diff(|x| 0.01 * x * x + 0.1 * x, 5.0);
+/// assert_eq!(d, 0.1999999999990898);
+/// ```
+pub fn numerical_diff(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    (f(x + H) - f(x - H)) / (2.0 * H)
+}
+
+/// The tangent of `f` at `x`, with its slope by [`numerical_diff`]: `(slope, intercept)`,
+/// the line `t ↦ slope·t + intercept` (the book's `tangent_line`).
+pub fn tangent_line(f: impl Fn(f64) -> f64, x: f64) -> (f64, f64) {
+    let d = numerical_diff(&f, x);
+    let y = f(x) - d * x;
+    (d, y)
+}
+
+/// Gradient descent by numerical gradients (chapter 4.4.1): `step_num` times
+/// `x ← x - lr·∇f(x)`. Returns the last `x` and every `x` before each step (the book's
+/// `x_history`, `step_num` points from `init_x`).
+pub fn gradient_descent(
+    f: impl Fn(&Array1<f64>) -> f64,
+    init_x: &Array1<f64>,
+    lr: f64,
+    step_num: usize,
+) -> (Array1<f64>, Vec<Array1<f64>>) {
+    let mut x = init_x.clone();
+    let mut x_history = Vec::with_capacity(step_num);
+    for _ in 0..step_num {
+        x_history.push(x.clone());
+        let grad = numerical_gradient(&f, &mut x);
+        x.scaled_add(-lr, &grad); // x -= lr * grad
+    }
+    (x, x_history)
 }

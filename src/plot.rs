@@ -24,7 +24,7 @@ pub const FIGURE_SIZE: (u32, u32) = (800, 600);
 
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
-fn register_font_once() {
+pub(crate) fn register_font_once() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // the font is built in and known to parse; a failure here is a bug, not input

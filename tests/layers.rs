@@ -208,9 +208,9 @@ fn batch_normalization_normalises_in_training_and_uses_running_statistics_in_tes
         assert!(column.sum().abs() < 1e-12);
         assert!((column.mapv(|v| v * v).mean().unwrap() - 1.0).abs() < 1e-5);
     }
-    // running statistics move 10% of the way from (0, 1) to the batch's (3, 20) and (8/3, 200/3)
+    // running statistics move 10% of the way from the book's (0, 0) to the batch's (3, 20) and (8/3, 200/3)
     assert!((layer.running_mean[0] - 0.3).abs() < 1e-12 && (layer.running_mean[1] - 2.0).abs() < 1e-12);
-    assert!((layer.running_var[0] - (0.9 + 0.1 * 8.0 / 3.0)).abs() < 1e-12);
+    assert!((layer.running_var[0] - 0.1 * 8.0 / 3.0).abs() < 1e-12);
     let test_out = layer.forward(x, false);
     assert!((test_out[[0, 0]] - (1.0 - 0.3) / (layer.running_var[0] + 1e-6).sqrt()).abs() < 1e-12);
 }

@@ -160,15 +160,15 @@ fn files_without_architecture_or_with_bad_tensors_are_refused_with_a_reason() {
             .contains("tensor W9 is not a parameter")
     );
 
-    let mut half = good();
-    half[0] = ("W1", Dtype::BF16, vec![2, 2], vec![0u8; 8]);
-    raw_file(&file("bf16"), &half, None);
+    let mut integers = good();
+    integers[0] = ("W1", Dtype::I32, vec![2, 2], vec![0u8; 16]);
+    raw_file(&file("i32"), &integers, None);
     assert!(
-        load_model::<f32>(&file("bf16"), Some(&two))
+        load_model::<f32>(&file("i32"), Some(&two))
             .err()
             .unwrap()
             .to_string()
-            .contains("tensor W1: dtype BF16 is not supported: expected F32 or F64")
+            .contains("tensor W1: dtype I32 is not supported: expected F32, F64, F16 or BF16")
     );
 
     raw_file(

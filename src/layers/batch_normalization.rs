@@ -49,7 +49,8 @@ pub struct BatchNormalization<T> {
 
 impl<T: Float> BatchNormalization<T> {
     /// Batch normalisation of `features` features (or channels): `γ = 1`, `β = 0`, running
-    /// mean 0 and variance 1, momentum 0.9 (the book's).
+    /// mean and variance 0, momentum 0.9 (the book's: its `running_var` starts at `zeros(D)`,
+    /// so a network never trained divides by `√1e-6` at test time).
     pub fn new(features: usize) -> Self {
         BatchNormalization {
             gamma: Array1::ones(features),
@@ -58,7 +59,7 @@ impl<T: Float> BatchNormalization<T> {
             dbeta: Array1::zeros(features),
             momentum: 0.9,
             running_mean: Array1::zeros(features),
-            running_var: Array1::ones(features),
+            running_var: Array1::zeros(features),
             xc: Array2::zeros((0, features)),
             xn: Array2::zeros((0, features)),
             std: Array1::zeros(features),

@@ -11,6 +11,7 @@ mod cross_entropy_error;
 mod dropout;
 pub mod im2col;
 mod mean_squared_error;
+pub mod naive;
 mod pooling;
 mod relu;
 mod sigmoid;

@@ -9,6 +9,7 @@ mod deep_conv_net;
 mod memory_cost;
 mod multi_layer_net;
 mod simple_conv_net;
+mod simple_net;
 mod two_layer_net;
 
 pub use architecture::Architecture;
@@ -16,6 +17,7 @@ pub use deep_conv_net::{DeepConvNet, DeepConvNetConfig};
 pub use memory_cost::{EVAL_ACTIVATION_BYTES, MEMORY_BUDGET_BYTES};
 pub use multi_layer_net::{Activation, Head, MultiLayerNet, MultiLayerNetConfig};
 pub use simple_conv_net::{SimpleConvNet, SimpleConvNetConfig};
+pub use simple_net::SimpleNet;
 pub use two_layer_net::TwoLayerNet;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayViewMutD};

@@ -60,6 +60,9 @@ impl<T: Float> Optimizer<T> for AdamW<T> {
         let t = self.iter as i32;
         let (correction1, correction2) = (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t));
         let (beta1, beta2, eps) = (T::from_f64(self.beta1), T::from_f64(self.beta2), T::from_f64(self.eps));
+        // 1 - β in f64, as PyTorch computes it: in f32, 1 - 0.999 would be 1.3e-5 (relative) off
+        let (one_minus_beta1, one_minus_beta2) =
+            (T::from_f64(1.0 - self.beta1), T::from_f64(1.0 - self.beta2));
         let (step, root_correction) = (T::from_f64(self.lr / correction1), T::from_f64(correction2.sqrt()));
         let (m, v) = (slots(&mut self.m, params), slots(&mut self.v, params));
         for ((p, m), v) in params.iter_mut().zip(m).zip(v) {
@@ -68,8 +71,8 @@ impl<T: Float> Optimizer<T> for AdamW<T> {
                 p.value.mapv_inplace(|w| w * shrink);
             }
             Zip::from(&mut p.value).and(&p.grad).and(m).and(v).for_each(|w, &g, m, v| {
-                *m = beta1 * *m + (T::one() - beta1) * g;
-                *v = beta2 * *v + (T::one() - beta2) * g * g;
+                *m = beta1 * *m + one_minus_beta1 * g;
+                *v = beta2 * *v + one_minus_beta2 * g * g;
                 *w -= step * *m / (v.sqrt() / root_correction + eps);
             });
         }

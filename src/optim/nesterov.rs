@@ -1,5 +1,12 @@
-//! `Nesterov`: momentum that looks ahead, in the book's form:
-//! `v ← momentum·v - lr·g`, `W ← W + momentum²·v - (1 + momentum)·lr·g`.
+//! `Nesterov`: momentum that looks ahead, in the book's form (`common/optimizer.py`): the
+//! weights move with the velocity of the last step, then the velocity takes this gradient:
+//!
+//! ```text
+//! W ← W + momentum²·v - (1 + momentum)·lr·g      (v of the last step)
+//! v ← momentum·v - lr·g
+//! ```
+//!
+//! So the first step moves `1.9·lr·g` (with `momentum = 0.9`), as the book's does.
 
 use ndarray::{ArrayD, Zip};
 
@@ -34,8 +41,11 @@ impl<T: Float> Optimizer<T> for Nesterov<T> {
         let state = slots(&mut self.v, params);
         for (p, v) in params.iter_mut().zip(state) {
             Zip::from(&mut p.value).and(&p.grad).and(v).for_each(|w, &g, v| {
+                // params[key] += momentum² · v;  params[key] -= (1 + momentum) · lr · grads[key]
+                *w += m * m * *v;
+                *w -= (T::one() + m) * lr * g;
+                // v[key] *= momentum;  v[key] -= lr · grads[key]
                 *v = m * *v - lr * g;
-                *w += m * m * *v - (T::one() + m) * lr * g;
             });
         }
     }

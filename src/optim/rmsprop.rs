@@ -31,10 +31,11 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
 
     fn update(&mut self, params: &mut [Param<'_, T>]) {
         let (lr, decay, eps) = (T::from_f64(self.lr), T::from_f64(self.decay_rate), T::from_f64(1e-7));
+        let keep_new = T::from_f64(1.0 - self.decay_rate); // in f64: exact where f32 would round twice
         let state = slots(&mut self.h, params);
         for (p, h) in params.iter_mut().zip(state) {
             Zip::from(&mut p.value).and(&p.grad).and(h).for_each(|w, &g, h| {
-                *h = decay * *h + (T::one() - decay) * g * g;
+                *h = decay * *h + keep_new * g * g;
                 *w -= lr * g / (h.sqrt() + eps);
             });
         }
