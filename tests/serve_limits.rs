@@ -93,6 +93,15 @@ impl Serve {
             self.address,
             body.len()
         );
+        // a 503 says "try again in a moment" (the bodies in flight fill the budget): a client
+        // that does, a few times 100 ms apart, must then be answered
+        for _ in 0..20 {
+            let (status, answer) = self.exchange(&[head.as_bytes(), &body].concat());
+            if status != 503 {
+                return (status, answer);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         self.exchange(&[head.as_bytes(), &body].concat())
     }
 
@@ -299,8 +308,12 @@ fn a_thousand_hostile_requests_leave_memory_bounded_and_normal_requests_answered
         "1000 hostile connections in {:.1} s; answers {statuses:?}; server peak {peak} MiB",
         started.elapsed().as_secs_f64()
     );
-    assert_eq!(statuses.get(&400), Some(&390), "{statuses:?}");
-    assert_eq!(statuses.get(&200), Some(&10), "{statuses:?}");
+    // each picture is refused as too large (400), read (200), or, when the bodies in flight
+    // fill the server's body budget, turned away to come back later (503): a few, by timing
+    let count = |status: u16| statuses.get(&status).copied().unwrap_or(0);
+    assert_eq!(count(400) + count(200) + count(503), answers_expected.len(), "{statuses:?}");
+    assert!(count(400) <= 390 && count(200) <= 10 && count(503) <= 20, "{statuses:?}");
+    assert!(count(400) >= 370 && count(200) >= 5, "{statuses:?}");
     assert!(peak < 300, "peak memory {peak} MiB");
     assert!(serve.still_running());
     drop(hostile);
