@@ -35,13 +35,13 @@ use crate::{BATCH_STREAM, Error, SeededRng, rng_stream, seeded_rng};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Sampling {
-    /// `np.random.choice(train_size, batch_size)`: each batch drawn anew, with replacement (the seed's).
+    /// `np.random.choice(train_size, batch_size)`: each batch drawn anew, with replacement (the book's ch05/train_neuralnet.py).
     WithReplacement,
     /// Each epoch visits every image once, in a new random order (the book's `Trainer`).
     ShuffledEpochs,
 }
 
-/// What to train for. `Default` is the seed's job: batch 100, 10,000 iterations, no weight
+/// What to train for. `Default` is the book's ch05/train_neuralnet.py job: batch 100, 10,000 iterations, no weight
 /// decay, a constant learning rate, no checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -63,7 +63,7 @@ pub struct TrainConfig {
     #[serde(skip)]
     pub checkpoint: Option<PathBuf>,
     /// The training images the train accuracy is measured on: all of them (`None`, the
-    /// seed's), or the first `n`, as the book's `Trainer` does for its conv nets
+    /// book's ch05 job), or the first `n`, as the book's `Trainer` does for its conv nets
     /// (`evaluate_sample_num_per_epoch`): a pass over all 60,000 takes a conv net 0.4 to 0.6 of
     /// an epoch's training.
     #[serde(default)]
@@ -115,7 +115,7 @@ impl TrainConfig {
             return Err(Error::invalid(
                 "batch size",
                 format!(
-                    "{} is not between 1 and the {train_size} training images; the seed uses 100",
+                    "{} is not between 1 and the {train_size} training images; the book's ch05/train_neuralnet.py uses 100",
                     self.batch_size
                 ),
             ));

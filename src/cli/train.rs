@@ -1,4 +1,4 @@
-//! `mitbadak train`: the seed's job by default, and any network of the library by flags.
+//! `mitbadak train`: the book's ch05/train_neuralnet.py job by default, and any network of the library by flags.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ pub struct TrainArgs {
     /// The optimizer [default: sgd for two-layer and mlp, adam for the conv nets, as the book].
     #[arg(long, value_enum)]
     optimizer: Option<OptimizerArg>,
-    /// Learning rate [default: 0.1 for SGD (the seed's), otherwise the book's for the optimizer].
+    /// Learning rate [default: 0.1 for SGD (the book's ch05/train_neuralnet.py), otherwise the book's for the optimizer].
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// How the learning rate changes: constant, cosine (down to 0 over the run), or step
@@ -46,7 +46,7 @@ pub struct TrainArgs {
     /// Images per mini-batch [default: 100].
     #[arg(long)]
     batch_size: Option<usize>,
-    /// Steps to take, each on a batch drawn with replacement (the seed's way) [default: 10000].
+    /// Steps to take, each on a batch drawn with replacement (the book's ch05/train_neuralnet.py way) [default: 10000].
     #[arg(long, conflicts_with = "epochs")]
     iters: Option<usize>,
     /// Epochs to train, each a pass over the training set in a new random order

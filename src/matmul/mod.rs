@@ -6,7 +6,7 @@
 //! - `f32` products whose left operand is mostly zeros (MNIST's pixels: 81% zeros) go to the
 //!   zero-skipping kernels of [`sparse`], which do only the multiply-adds that matter;
 //! - everything else goes to the `gemm` crate, which was faster single-threaded than
-//!   `matrixmultiply` on the seed's small shapes (`benches/matmul.rs` measures all three).
+//!   `matrixmultiply` on the ch05 job's small shapes (`benches/matmul.rs` measures all three).
 //!
 //! [`matmul_reference`] is the plain triple loop both paths are tested against.
 

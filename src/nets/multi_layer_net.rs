@@ -1,4 +1,4 @@
-//! The book's `MultiLayerNet` (chapter 6), also the deep net of the seed:
+//! The book's `MultiLayerNet` (chapter 6), also the deep net of sigmoid layers trained on mean-squared error:
 //! `(Affine - Activation) × hidden layers - Affine - head`.
 
 use ndarray::{Array1, Array2};
@@ -29,7 +29,7 @@ pub enum Head {
     SoftmaxCrossEntropy,
     /// Identity output with mean-squared error: a regression.
     IdentityMse,
-    /// A sigmoid on the output, then mean-squared error: the seed's deep net, which puts a
+    /// A sigmoid on the output, then mean-squared error: the deep net of sigmoid layers on mean-squared error, which puts a
     /// sigmoid after every layer.
     SigmoidMse,
 }
@@ -128,7 +128,7 @@ impl<T: Float> MultiLayerNet<T> {
     }
 
     /// A network with the given weights `[(W1, b1), ..., (Wn, bn)]`: the activation after
-    /// each but the last, then `head`. The seed's 3-layer inference example is built this way.
+    /// each but the last, then `head`. The book's 3-layer inference example is built this way.
     ///
     /// **Errors** if the shapes do not chain (`Wk` must take `W(k-1)`'s output width).
     pub fn from_weights(

@@ -85,7 +85,7 @@ pub enum OptimizerName {
 }
 
 impl OptimizerName {
-    /// The book's learning rate for this optimizer (the seed's 0.1 for SGD on MNIST).
+    /// The book's learning rate for this optimizer (0.1 for SGD on MNIST, as the book's ch05/train_neuralnet.py).
     pub fn default_learning_rate(self) -> f64 {
         match self {
             OptimizerName::Sgd => 0.1,
