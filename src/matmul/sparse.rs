@@ -25,7 +25,7 @@
 
 use super::simd::{Isa, Scalar, Simd, dispatch};
 
-/// Vectors of `c` a block keeps in registers: 8 of AVX2's 16, the rest hold `b` and `a[i][p]`.
+/// Vectors of `c` a block keeps in registers: 8 of AVX2's 16 (of AVX-512's 32); the rest hold `b` and `a[i][p]`.
 const BLOCK_VECTORS: usize = 8;
 
 /// A `rows x cols` matrix as its nonzeros, row by row in column order: row `r` holds
