@@ -102,6 +102,12 @@ fn products(c: &mut Criterion) {
     compare(c, "dout·W1T 100x50x784", dout1.view(), w1.t());
     compare(c, "z1·W2 100x50x10", z1.view(), w2.view());
     compare(c, "z1T·dy 50x100x10", z1.t(), dy.view());
+    // SimpleConvNet's Affine after the pooling: a long sum into a small output
+    let (pooled, w_conv) = (random(100, 4320, 6).mapv(|v| v.max(0.0)), random(4320, 100, 7));
+    let dout_conv = random(100, 100, 8);
+    compare(c, "pooled·W 100x4320x100", pooled.view(), w_conv.view());
+    compare(c, "pooledT·dout 4320x100x100", pooled.t(), dout_conv.view());
+    compare(c, "dout·WT 100x100x4320", dout_conv.view(), w_conv.t());
     let x_eval = mnist_batch(10_000);
     compare(c, "evaluation x·W1 10000x784x50", x_eval.view(), w1.view());
 }

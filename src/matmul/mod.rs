@@ -18,7 +18,8 @@ pub use sparse::SparseRows;
 
 use std::any::TypeId;
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
+use rayon::prelude::*;
 
 use crate::Float;
 
@@ -79,11 +80,66 @@ fn has_work<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T
     m > 0 && n > 0 && k > 0
 }
 
+/// Products whose inner dimension is at least this many times their output's larger side are
+/// split along the inner dimension when they are shared out between the cores.
+const SPLIT_INNER_RATIO: usize = 8;
+
 /// `c (+)= a · b` by the `gemm` crate, shapes checked and nonempty.
-fn dense<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>, accumulate: bool) {
+fn dense<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>, accumulate: bool) {
     let ((m, k), n) = (a.dim(), b.ncols());
-    let parallelism =
-        if m * k * n >= PARALLEL_MIN_MULADDS { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let threads = rayon::current_num_threads();
+    if m * k * n < PARALLEL_MIN_MULADDS || threads == 1 {
+        gemm_call(a, b, c, accumulate, gemm::Parallelism::None);
+    } else if k >= SPLIT_INNER_RATIO * m.max(n) {
+        dense_split_inner(a, b, c, accumulate, threads);
+    } else {
+        gemm_call(a, b, c, accumulate, gemm::Parallelism::Rayon(0));
+    }
+}
+
+/// `c (+)= a · b` as `threads` products over slices of the inner dimension, one a core,
+/// summed: `Σ_p a[i][p]·b[p][j]` is the sum of its parts over `p`. For a small output of a long
+/// sum (SimpleConvNet's `x·W1`, `(100, 4320)·(4320, 100)`), where `gemm`'s own threads share the
+/// output, which is too small to share well: about twice as fast on 2 cores
+/// (`benches/matmul.rs`).
+fn dense_split_inner<T: Float>(
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    mut c: ArrayViewMut2<T>,
+    accumulate: bool,
+    threads: usize,
+) {
+    let k = a.ncols();
+    let part = k.div_ceil(threads);
+    let parts: Vec<Array2<T>> = (0..threads)
+        .into_par_iter()
+        .map(|t| {
+            let inner = (t * part).min(k)..((t + 1) * part).min(k);
+            let mut partial = Array2::zeros(c.dim());
+            if !inner.is_empty() {
+                let (a, b) = (a.slice(s![.., inner.clone()]), b.slice(s![inner, ..]));
+                gemm_call(a, b, partial.view_mut(), false, gemm::Parallelism::None);
+            }
+            partial
+        })
+        .collect();
+    if !accumulate {
+        c.fill(T::zero());
+    }
+    for partial in parts {
+        c += &partial;
+    }
+}
+
+/// `c (+)= a · b` by one call of the `gemm` crate, shapes checked and nonempty.
+fn gemm_call<T: Float>(
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    mut c: ArrayViewMut2<T>,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    let ((m, k), n) = (a.dim(), b.ncols());
     let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
     let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
     let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
