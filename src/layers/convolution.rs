@@ -21,11 +21,11 @@
 //! Either way backward lays the windows out again from the kept input: that costs less than
 //! storing them (tens of MB for a batch of DeepConvNet).
 
-use ndarray::{Array1, Array4, ArrayD, ArrayView2, ArrayViewMut2, Ix4};
+use ndarray::{Array1, Array4, ArrayD, ArrayView2, ArrayViewMut2, Dim, Ix4};
 use rayon::prelude::*;
 
 use super::im2col::{PaddedPlanes, Windows};
-use super::{Layer, Param, per_core};
+use super::{Layer, Param, per_core, zeros_par};
 use crate::Float;
 use crate::matmul::gemm_into;
 use crate::matmul::shifted::{GradientOperands, ShiftedRows, gradient_of, round_positions};
@@ -190,7 +190,7 @@ impl<T: Float> Convolution<T> {
             a
         };
         let (sums, dx) = if want_dx {
-            let mut dx = Array4::zeros(self.x.raw_dim());
+            let mut dx = zeros_par(self.x.raw_dim());
             let groups = dx.as_slice_mut().expect("new").par_chunks_mut((group * image).max(1));
             let sums =
                 groups.enumerate().map(|(i, dx)| (i * group, Some(dx))).fold(new, step).reduce(new, add);
@@ -239,7 +239,7 @@ impl<T: Float> Convolution<T> {
             a
         };
         let (gradients, dx) = if want_dx {
-            let mut dx = Array4::zeros(self.x.raw_dim());
+            let mut dx = zeros_par(self.x.raw_dim());
             let slices = dx.as_slice_mut().expect("new").par_chunks_mut(image.max(1));
             let slices = slices.with_min_len(per_core(self.x.dim().0));
             let g = slices.enumerate().map(|(n, dx)| (n, Some(dx))).fold(new, step).reduce(new, add);
@@ -259,7 +259,7 @@ impl<T: Float> Convolution<T> {
         let ((oh, ow), positions) = (planes.output(), planes.positions());
         let span = round_positions(positions);
         let w_rows = ShiftedRows::new(self.w.iter().copied().collect(), planes.offsets());
-        let mut out = Array4::zeros((n, fn_, oh, ow));
+        let mut out = zeros_par(Dim([n, fn_, oh, ow]));
         let x = self.x.as_slice().expect("row-major");
         let image = x.len() / n.max(1);
         let images = out.as_slice_mut().expect("new").par_chunks_mut((fn_ * oh * ow).max(1));
@@ -283,7 +283,7 @@ impl<T: Float> Convolution<T> {
         let windows = self.windows();
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let (k, p, (oh, ow)) = (windows.taps(), windows.positions(), windows.output());
-        let mut out = Array4::zeros((n, fn_, oh, ow));
+        let mut out = zeros_par(Dim([n, fn_, oh, ow]));
         let (x, w_rows, b) = (self.x.as_slice().expect("row-major"), self.w_rows(), &self.b);
         let image = x.len() / n.max(1);
         let images =

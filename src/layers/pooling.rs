@@ -6,12 +6,12 @@
 //! backward: max: dout goes to where the maximum was;  mean: dout / (PH·PW) to every cell
 //! ```
 
-use ndarray::{Array4, ArrayD, Ix4};
+use ndarray::{ArrayD, Dim, Ix4};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::im2col::{output_size, tap_input};
-use super::{Layer, per_core};
+use super::{Layer, per_core, zeros_par};
 use crate::Float;
 
 /// How a window is reduced.
@@ -174,7 +174,7 @@ impl<T: Float> Layer<T> for Pooling {
         let x = x.as_standard_layout();
         self.windows = self.windows((h, w));
         let windows = &self.windows;
-        let mut out = Array4::zeros((n, c, oh, ow));
+        let mut out = zeros_par(Dim([n, c, oh, ow]));
         let planes = (n * c).max(1);
         let (x_planes, out_planes) = (
             x.as_slice().expect("row-major").par_chunks(h * w),
@@ -217,7 +217,7 @@ impl<T: Float> Layer<T> for Pooling {
         assert_eq!(dout.dim(), (n, c, oh, ow), "Pooling::backward: dout is not the last output's shape");
         let dout = dout.as_standard_layout();
         let dout_planes = dout.as_slice().expect("row-major");
-        let mut dx = Array4::zeros((n, c, h, w));
+        let mut dx = zeros_par(Dim([n, c, h, w]));
         let dx_planes = dx.as_slice_mut().expect("new");
         match self.kind {
             PoolingKind::Max => {

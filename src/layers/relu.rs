@@ -36,7 +36,10 @@ impl<T: Float> Layer<T> for Relu {
             *masked = *v <= T::zero();
             *v = if *masked { T::zero() } else { *v };
         };
-        self.mask = ArrayD::from_elem(x.raw_dim(), false);
+        // every value of the mask is written below: last step's mask is reused when it fits
+        if self.mask.shape() != x.shape() {
+            self.mask = ArrayD::from_elem(x.raw_dim(), false);
+        }
         match (x.as_slice_mut(), self.mask.as_slice_mut()) {
             // a conv net's activations (megabytes a batch): shared out between the cores
             (Some(values), Some(mask)) if values.len() >= PARALLEL_MIN_VALUES => {
