@@ -75,6 +75,9 @@ pub const WEIGHT_STREAM: u64 = 0;
 /// The stream the mini-batches come from.
 pub const BATCH_STREAM: u64 = 1;
 
+/// The stream the training images' random shifts and rotations come from ([`data::Augment`]).
+pub const AUGMENT_STREAM: u64 = 2;
+
 /// The names most programs need: `use mitbadak::prelude::*;`.
 pub mod prelude {
     pub use crate::gradient::{gradient_check, numerical_gradient};

@@ -208,3 +208,38 @@ fn killed_at_random_moments_and_resumed_it_ends_with_the_unbroken_run_s_weights(
     );
     assert_same_products(&run, &unbroken);
 }
+
+#[test]
+fn an_augmented_run_stopped_and_resumed_moves_its_images_as_the_unbroken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (unbroken, run, plain) =
+        (dir.path().join("unbroken"), dir.path().join("run"), dir.path().join("plain"));
+    let args = ["train", "--augment", "shift-rotate", "--iters", "1800", "--seed", "3"];
+    let reference = mitbadak(&with_out(&args, &unbroken));
+    assert_eq!(reference.code, 0, "{}", reference.stderr);
+    let without =
+        mitbadak(&with_out(&["train", "--augment", "none", "--iters", "1800", "--seed", "3"], &plain));
+    assert_eq!(without.code, 0, "{}", without.stderr);
+    assert!(products(&unbroken).0 != products(&plain).0, "the shifts and rotations changed nothing");
+
+    let mut child = spawn(&with_out(&args, &run));
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut evaluations, mut line) = (0, String::new());
+    // the first evaluation (of iteration 1) is printed at once: stop in the first epoch
+    while evaluations < 1 && stdout.read_line(&mut line).unwrap() > 0 {
+        evaluations += usize::from(line.starts_with("train acc, test acc"));
+        line.clear();
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    let stopped_at = read_checkpoint(&run.join("checkpoint.safetensors")).unwrap().state.iteration;
+    assert!((1..1800).contains(&stopped_at), "{stopped_at}");
+    let changed = mitbadak(&["train", "--resume", path_str(&run), "--augment", "none"]);
+    assert_eq!(changed.code, 1);
+    assert!(changed.stderr.contains("--augment none (the run has shift-rotate)"), "{}", changed.stderr);
+    let resumed = mitbadak(&["train", "--resume", path_str(&run)]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_same_products(&run, &unbroken);
+}
