@@ -17,7 +17,6 @@
 //! ```
 
 pub mod atomic;
-pub mod checkpoint;
 pub mod classify;
 pub mod data;
 pub mod error;
@@ -50,6 +49,8 @@ pub mod train;
 pub use error::{Error, Result};
 pub use float::Float;
 pub use matmul::matmul;
+/// The checkpoint files of a training run (their home is [`train::checkpoint`]).
+pub use train::checkpoint;
 
 /// The random generator used everywhere a seed is given: ChaCha8, named so that the same
 /// seed gives the same numbers whatever version of `rand` is in use.

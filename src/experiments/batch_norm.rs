@@ -6,13 +6,13 @@
 //! training accuracy at the start of each epoch.
 
 use super::shared::{
-    AccuracyCurves, EpochTraining, Report, accuracy_panel, available_threads, epoch_points, first_images,
-    last, parallel_map, train_with_sgd,
+    Report, accuracy_panel, available_threads, epoch_points, first_images, last, parallel_map, train_with_sgd,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::nets::{MultiLayerNetConfig, WeightInit};
 use crate::plot::{Corner, Figure, Line, Marker, figure_png};
+use crate::train::{AccuracyCurves, EpochTraining};
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]

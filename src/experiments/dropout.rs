@@ -6,13 +6,13 @@
 //! and test accuracy (all 10,000) at the start of each epoch; without dropout and with it.
 
 use super::shared::{
-    EpochTraining, NamedCurves, Report, available_threads, first_images, overfitting_report, parallel_map,
-    train_with_sgd,
+    NamedCurves, Report, available_threads, first_images, overfitting_report, parallel_map, train_with_sgd,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::layers::DropoutMode;
 use crate::nets::{DropoutConfig, MultiLayerNetConfig};
+use crate::train::EpochTraining;
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]

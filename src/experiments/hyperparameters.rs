@@ -12,14 +12,14 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 
 use super::shared::{
-    AccuracyCurves, EpochTraining, Report, accuracy_panel, available_threads, epoch_points, first_images,
-    last, parallel_map, train_with_sgd,
+    Report, accuracy_panel, available_threads, epoch_points, first_images, last, parallel_map, train_with_sgd,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::nets::MultiLayerNetConfig;
 use crate::plot::{Figure, Line, figure_png};
 use crate::rng_stream;
+use crate::train::{AccuracyCurves, EpochTraining};
 
 /// The search's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]

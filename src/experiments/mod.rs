@@ -25,7 +25,8 @@ pub mod optimizers;
 mod shared;
 pub mod weight_decay;
 
+pub use crate::train::{AccuracyCurves, EpochTraining, train_epochs};
 pub use shared::{
-    AccuracyCurves, Contender, EpochTraining, LossCurves, NamedCurves, Report, RunDone, available_threads,
-    kaiser, on_each_run, parallel_map, race, smooth_curve, train_epochs,
+    Contender, LossCurves, NamedCurves, Report, RunDone, available_threads, kaiser, on_each_run,
+    parallel_map, race, smooth_curve,
 };

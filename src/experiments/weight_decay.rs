@@ -5,12 +5,12 @@
 //! 10,000) at the start of each epoch; without weight decay, and with `λ = 0.1`.
 
 use super::shared::{
-    EpochTraining, NamedCurves, Report, available_threads, first_images, overfitting_report, parallel_map,
-    train_with_sgd,
+    NamedCurves, Report, available_threads, first_images, overfitting_report, parallel_map, train_with_sgd,
 };
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::nets::MultiLayerNetConfig;
+use crate::train::EpochTraining;
 
 /// The experiment's setup. `Default` is the book's.
 #[derive(Debug, Clone, PartialEq)]

@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
+use super::config::TrainConfig;
+use super::history::{Evaluation, History};
 use crate::data::Mnist;
 use crate::error::{Result, shape_str};
 use crate::limited_read::read_safetensors;
@@ -35,7 +37,6 @@ use crate::model_file::{ARCHITECTURE_KEY, FORMAT_KEY, TRAINING_STATE_PREFIX};
 use crate::nets::{Architecture, Network};
 use crate::optim::Optimizer;
 use crate::tensor_file::{TensorBytes, serialize_sorted};
-use crate::train::{Evaluation, History, TrainConfig};
 use crate::{Error, SeededRng};
 
 /// The metadata key of the training state's JSON.
@@ -62,6 +63,33 @@ pub struct TrainingState {
     pub evaluations: Vec<Evaluation>,
     /// The data the run trains on.
     pub data: DataFingerprint,
+}
+
+impl TrainingState {
+    /// Where a run of `config` stands after step `iteration`, whose last batch left the
+    /// sampler at `sampler_position`; `learning_rate` is the optimizer's before any schedule.
+    /// The evaluations and the data's fingerprint are left empty: the checkpoint's writer
+    /// fills them in once they are known.
+    pub fn at(
+        iteration: usize,
+        config: &TrainConfig,
+        network: &mut dyn Network<f32>,
+        optimizer: &mut dyn Optimizer<f32>,
+        learning_rate: f64,
+        sampler_position: u128,
+    ) -> TrainingState {
+        TrainingState {
+            iteration,
+            config: config.clone(),
+            optimizer: optimizer.name().to_string(),
+            learning_rate,
+            optimizer_updates: optimizer.state_mut().updates.map(|u| *u),
+            sampler_position,
+            rngs: network.rngs_mut().into_iter().map(|rng| RngState::of(rng)).collect(),
+            evaluations: Vec::new(),
+            data: DataFingerprint::default(),
+        }
+    }
 }
 
 /// A ChaCha generator's key, stream and position: all there is to it.
