@@ -344,7 +344,8 @@ fn start_serve(dir: &Path, args: &[&str]) -> (std::process::Child, String) {
         .arg("serve")
         .args(args)
         .current_dir(dir)
-        .env_remove("MITBADAK_DATA")
+        // a folder outside the checkout: the data is found as an installed binary finds a copy
+        .env("MITBADAK_DATA", common::mnist_dir())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

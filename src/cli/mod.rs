@@ -78,7 +78,7 @@ fn image_number(text: &str) -> std::result::Result<usize, String> {
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
     /// A directory with the four IDX files of MNIST or a data set of its layout (gzip or raw).
-    /// Default: $MITBADAK_DATA, ./data/mnist, the crate's copy, the cache; else downloaded.
+    /// Default: $MITBADAK_DATA, ./data/mnist (or above), the cache; else downloaded into the cache.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 }

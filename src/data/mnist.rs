@@ -351,7 +351,8 @@ impl Mnist {
 pub type BookArrays = ((ArrayD<f32>, OwnedTargets<f32>), (ArrayD<f32>, OwnedTargets<f32>));
 
 /// The book's `load_mnist(normalize, flatten, one_hot_label)`, reading MNIST from the first
-/// place that has it (see [`locate`]).
+/// place that has it (see [`locate`]); where none has it, downloading it into [`cache_dir`]
+/// first, as the book's does (with the `download` feature, on by default).
 ///
 /// ```no_run
 /// let ((x_train, t_train), (x_test, t_test)) = mitbadak::data::load_mnist(true, true, false)?;
@@ -359,7 +360,15 @@ pub type BookArrays = ((ArrayD<f32>, OwnedTargets<f32>), (ArrayD<f32>, OwnedTarg
 /// # Ok::<(), mitbadak::Error>(())
 /// ```
 pub fn load_mnist(normalize: bool, flatten: bool, one_hot_label: bool) -> Result<BookArrays> {
-    Ok(Mnist::load(&locate(None)?)?.arrays(normalize, flatten, one_hot_label))
+    #[cfg(feature = "download")]
+    let dir = super::download::locate_or_download(None, |fetch| {
+        if let super::download::Fetch::Started { url, .. } = fetch {
+            eprintln!("Downloading {url} ...");
+        }
+    })?;
+    #[cfg(not(feature = "download"))]
+    let dir = locate(None)?;
+    Ok(Mnist::load(&dir)?.arrays(normalize, flatten, one_hot_label))
 }
 
 fn split(images: &Path, labels: &Path) -> Result<Dataset> {
@@ -427,8 +436,13 @@ pub fn has_files(dir: &Path) -> bool {
 }
 
 /// Where the data is read from, in order: `explicit` (`--data-dir`), the `MITBADAK_DATA`
-/// variable, `./data/mnist`, the copy in this crate's source tree, the user's cache
-/// directory. The first two must have the files if given; the others are tried in turn.
+/// variable, `data/mnist` in the current directory or the nearest one above it that has one
+/// (a checkout of mitbadak, from any of its folders), the user's cache directory. The first
+/// two must have the files if given; the others are tried in turn.
+///
+/// A program does not look in the source tree it was built from: an installed `mitbadak`
+/// finds the same data wherever it was built, and downloads it into [`cache_dir`] when
+/// none is found.
 ///
 /// **Errors** if a directory named explicitly lacks the files, or none of the places has them
 /// (then [`crate::data::download`] can fetch them into [`cache_dir`]).
@@ -437,12 +451,13 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = named {
         return if has_files(&dir) { Ok(dir) } else { Err(missing_files(&dir)) };
     }
-    let candidates =
-        [PathBuf::from("data/mnist"), Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"), cache_dir()];
-    candidates.iter().find(|dir| has_files(dir)).cloned().ok_or_else(|| Error::Format {
+    let here = std::env::current_dir().unwrap_or_default();
+    let above = here.ancestors().skip(1).map(|dir| dir.join("data/mnist"));
+    let mut candidates = std::iter::once(PathBuf::from("data/mnist")).chain(above).chain([cache_dir()]);
+    candidates.find(|dir| has_files(dir)).ok_or_else(|| Error::Format {
         path: cache_dir(),
         message: format!(
-            "no MNIST files found in ./data/mnist, {DATA_ENV} or the cache; \
+            "no MNIST files found in ./data/mnist (or above), {DATA_ENV} or the cache; \
              `mitbadak train` downloads them, or use --data-dir"
         ),
     })
