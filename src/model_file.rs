@@ -46,6 +46,23 @@ pub struct LoadedModel<T: Float> {
 /// Saves the state of `network` (every parameter, and batch normalisation's running
 /// statistics) to `path` (atomically), with its architecture and the `extra` metadata (for
 /// example `test_accuracy`).
+///
+/// ```
+/// use mitbadak::model_file::{load_model, save_model};
+/// use mitbadak::prelude::*;
+///
+/// let dir = std::env::temp_dir().join(format!("mitbadak-doc-{}", std::process::id()));
+/// let path = dir.join("model.safetensors");
+/// let mut net = TwoLayerNet::<f32>::new(784, 50, 10, 0.01, &mut seeded_rng(0));
+/// save_model(&mut net, &path, &Default::default())?;
+///
+/// // the file names its network: W1, b1, W2, b2 and the architecture
+/// let loaded = load_model::<f32>(&path, None)?;
+/// assert_eq!(loaded.network.name(), "TwoLayerNet");
+/// assert_eq!(loaded.architecture.describe(), "TwoLayerNet 784-50-10 (ReLU)");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), mitbadak::Error>(())
+/// ```
 pub fn save_model<T: Float>(
     network: &mut dyn Network<T>,
     path: &Path,

@@ -1,7 +1,7 @@
 //! The few vector operations the kernels need, for AVX-512, for AVX2 with FMA and for plain
 //! scalars.
 //!
-//! A kernel is written once, generic over [`Simd`], and instantiated per instruction set;
+//! A kernel is written once, generic over `Simd` (below), and instantiated per instruction set;
 //! [`dispatch`] picks the best one the CPU has, once, or a lower one named by the environment
 //! variable `MITBADAK_ISA` (`avx512`, `avx2` or `scalar`), so that every path can be measured
 //! and tested on one machine.

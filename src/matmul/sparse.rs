@@ -19,7 +19,7 @@
 //! them into L1, as a dense GEMM blocks K, was measured twice: its bookkeeping cost more than
 //! it saved (46 µs against 41 µs for the ch05 job's `x·W1`). The nonzeros of a dense row are
 //! found 8 at a time with a vector compare and a table of permutations. Everything is
-//! written once over [`Simd`] and runs with AVX-512 or AVX2+FMA where the CPU has them.
+//! written once over `simd::Simd` and runs with AVX-512 or AVX2+FMA where the CPU has them.
 //!
 //! The plain reference is `super::matmul_reference`; `tests/matmul.rs` holds them together.
 

@@ -96,7 +96,7 @@ impl Architecture {
 
     /// Checks that the network can be built, without building it: every size at least 1,
     /// the filters and poolings fitting their inputs, a dropout ratio in [0, 1), and at most
-    /// [`MAX_STATE_VALUES`] values. Returns how many values its state holds (parameters, and
+    /// `MAX_STATE_VALUES` (2^30) values. Returns how many values its state holds (parameters, and
     /// batch normalisation's statistics), so that a model file can be held to it.
     ///
     /// **Errors** name the field at fault and what it must be.

@@ -95,6 +95,20 @@ impl Default for MultiLayerNetConfig {
 
 /// A fully connected network of any depth. Parameters `W1, b1 ... Wn, bn` (and `gamma1,
 /// beta1 ...` with batch normalisation).
+///
+/// ```
+/// use mitbadak::prelude::*;
+/// use ndarray::Array2;
+///
+/// // the book's MultiLayerNet(784, [100, 100, 100, 100], 10), with batch normalisation
+/// let config = MultiLayerNetConfig { use_batchnorm: true, ..MultiLayerNetConfig::default() };
+/// let mut net = MultiLayerNet::<f32>::new(&config, &mut seeded_rng(0));
+/// let names: Vec<String> = net.params().iter().map(|p| p.name.clone()).collect();
+/// assert_eq!(&names[..4], ["W1", "b1", "gamma1", "beta1"]);
+/// let y = net.predict(&Array2::<f32>::zeros((3, 784)).into_dyn())?;
+/// assert_eq!(y.shape(), &[3, 10]);
+/// # Ok::<(), mitbadak::Error>(())
+/// ```
 pub struct MultiLayerNet<T: Float> {
     layers: Vec<Box<dyn Layer<T>>>,
     last_layer: Box<dyn LossLayer<T>>,

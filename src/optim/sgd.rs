@@ -5,6 +5,20 @@ use crate::Float;
 use crate::layers::Param;
 
 /// Plain stochastic gradient descent.
+///
+/// ```
+/// use mitbadak::optim::{Optimizer, Sgd};
+/// use mitbadak::prelude::*;
+/// use ndarray::array;
+///
+/// let mut net = TwoLayerNet::<f64>::new(2, 3, 2, 0.5, &mut seeded_rng(1));
+/// let (x, t) = (array![[1.0, -1.0], [0.5, 2.0]].into_dyn(), vec![0usize, 1]);
+/// let before = net.backprop(x.clone(), &t)?;   // fills dw and db
+/// Sgd::new(0.1).update(&mut net.params());     // W <- W - 0.1 * dW
+/// let after = net.backprop(x, &t)?;
+/// assert!(after < before);
+/// # Ok::<(), mitbadak::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sgd {
     /// The learning rate (the book's default is 0.01; its MNIST training uses 0.1).

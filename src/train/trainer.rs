@@ -32,6 +32,26 @@ use crate::optim::Optimizer;
 /// **Errors** if the configuration does not fit the data, the network does not take the
 /// data's images, or the loss stops being a finite number (then lower the learning rate;
 /// the last checkpoint stays as it was); [`Error::Interrupted`] when `progress` asked to stop.
+///
+/// ```
+/// use mitbadak::data::{Dataset, Mnist};
+/// use mitbadak::prelude::*;
+/// use mitbadak::optim::Sgd;
+/// use mitbadak::train::{Silent, TrainConfig, train};
+///
+/// // 2x2 images of two classes: class 0 lights the top left pixel, class 1 the bottom right
+/// let mut split = Dataset::new((2, 2));
+/// split.push_images(&[255, 0, 0, 0, 0, 0, 0, 255].repeat(50));
+/// split.labels = [0, 1].repeat(50);
+/// let data = Mnist { train: split.clone(), test: split, classes: 2, dir: "toy".into() };
+///
+/// let mut network = TwoLayerNet::<f32>::new(4, 8, 2, 0.1, &mut seeded_rng(0));
+/// let config = TrainConfig { batch_size: 10, iterations: 200, ..TrainConfig::default() };
+/// let history = train(&mut network, &mut Sgd::new(0.5), &data, &config, &mut Silent)?;
+/// assert_eq!(history.final_test_accuracy(), Some(1.0));
+/// assert!(history.loss[199] < history.loss[0] / 10.0);
+/// # Ok::<(), mitbadak::Error>(())
+/// ```
 pub fn train(
     network: &mut dyn Network<f32>,
     optimizer: &mut dyn Optimizer<f32>,
