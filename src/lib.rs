@@ -113,6 +113,7 @@ pub mod memory;
 pub mod model_file;
 pub mod nets;
 pub mod numerical_training;
+pub mod onnx;
 pub mod optim;
 pub mod perceptron;
 pub mod plot;

@@ -199,3 +199,34 @@ fn the_books_chapter_3_weights_reach_0_9352() {
     let data = Mnist::load(&common::mnist_dir()).unwrap();
     assert_eq!(evaluate(model.network.as_mut(), &data.test).unwrap(), 0.9352);
 }
+
+/// The header of a safetensors file: its JSON text.
+fn header(bytes: &[u8]) -> &str {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    std::str::from_utf8(&bytes[8..8 + n]).unwrap()
+}
+
+#[test]
+fn a_model_file_is_the_same_bytes_whatever_order_its_metadata_comes_in() {
+    // a run's metadata has about a dozen keys: written through a HashMap (as safetensors'
+    // own serialize takes it), their order changed from one map to the next, and so the bytes
+    let extra: BTreeMap<String, String> =
+        (0..12).map(|k| (format!("key{k:02}"), format!("value {k}"))).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = TwoLayerNet::<f32>::new(6, 4, 3, 0.1, &mut seeded_rng(5));
+    let files: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let path = dir.path().join(format!("model{i}.safetensors"));
+            save_model(&mut net, &path, &extra).unwrap();
+            std::fs::read(&path).unwrap()
+        })
+        .collect();
+    assert!(files.windows(2).all(|pair| pair[0] == pair[1]), "the same model and metadata, other bytes");
+    // the keys in sorted order, in the header as written
+    let text = header(&files[0]);
+    let positions: Vec<usize> = ["\"architecture\"", "\"format\"", "\"key00\"", "\"key05\"", "\"key11\""]
+        .iter()
+        .map(|key| text.find(key).unwrap_or_else(|| panic!("{key} is not in {text}")))
+        .collect();
+    assert!(positions.windows(2).all(|p| p[0] < p[1]), "metadata keys out of order: {text}");
+}

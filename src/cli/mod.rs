@@ -3,6 +3,7 @@
 mod data;
 mod eval;
 mod experiment;
+mod export;
 mod gradcheck;
 mod interrupt;
 mod predict;
@@ -42,6 +43,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// One of chapter 6's experiments: its figure as PNG, its numbers as CSV, and what the figure shows.
     Experiment(experiment::ExperimentArgs),
+    /// Write a model file as ONNX for other engines (ONNX Runtime ...): its output is the class probabilities.
+    Export(export::ExportArgs),
 }
 
 pub use interrupt::Interrupted;
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Experiment(args) => experiment::run(args),
+        Command::Export(args) => export::run(args),
     }
 }
 

@@ -34,6 +34,9 @@ pub struct PredictArgs {
     /// How many classes to list (1 to all of them).
     #[arg(long, default_value_t = 3)]
     top: usize,
+    /// Print one line of JSON instead: the class and every class's probability, in full.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     arch: ArchArgs,
     #[command(flatten)]
@@ -64,7 +67,9 @@ pub fn run(args: PredictArgs) -> Result<()> {
                     path.display()
                 );
             }
-            println!("{} ({w}x{h}): {done}", path.display());
+            if !args.json {
+                println!("{} ({w}x{h}): {done}", path.display());
+            }
             (input.pixels, 10, (SIDE, SIDE))
         }
         (None, Some(index)) => {
@@ -76,7 +81,9 @@ pub fn run(args: PredictArgs) -> Result<()> {
                     data::images_of(set, &format!("{:?}", args.set))
                 );
             }
-            println!("{:?} image {index} (label {})", args.set, set.labels[index]);
+            if !args.json {
+                println!("{:?} image {index} (label {})", args.set, set.labels[index]);
+            }
             (set.image(index).into_iter().map(|p| p as f32 / 255.0).collect(), mnist.classes, set.image_shape)
         }
         (None, None) => unreachable!("clap requires an image or --index"),
@@ -84,6 +91,14 @@ pub fn run(args: PredictArgs) -> Result<()> {
     let architecture = args.arch.architecture(image_shape, classes)?;
     let mut model = load_model::<f32>(&args.model, architecture.as_ref())?;
     let classification = classify(model.network.as_mut(), pixels)?;
+    if args.json {
+        let answer = serde_json::json!({
+            "class": classification.class,
+            "probabilities": classification.probabilities,
+        });
+        println!("{answer}");
+        return Ok(());
+    }
     println!("predicted: {}", classification.class);
     for (class, p) in classification.ranked().iter().take(args.top) {
         println!("  {class}  {p:.4}");

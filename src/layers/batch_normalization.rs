@@ -48,6 +48,9 @@ pub struct BatchNormalization<T> {
 }
 
 impl<T: Float> BatchNormalization<T> {
+    /// `ε`, added to the variance before its square root (the book's `10e-7`).
+    pub const EPS: f64 = EPS;
+
     /// Batch normalisation of `features` features (or channels): `γ = 1`, `β = 0`, running
     /// mean and variance 0, momentum 0.9 (the book's: its `running_var` starts at `zeros(D)`,
     /// so a network never trained divides by `√1e-6` at test time).

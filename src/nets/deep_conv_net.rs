@@ -22,7 +22,7 @@ use crate::layers::{
 
 /// The book's six convolutions: (filters, padding), each 3x3 with stride 1; a 2x2 max
 /// pooling follows every second one.
-pub(super) const CONVOLUTIONS: [(usize, usize); 6] = [(16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)];
+pub(crate) const CONVOLUTIONS: [(usize, usize); 6] = [(16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)];
 
 /// The filters' side.
 const FILTER: usize = 3;

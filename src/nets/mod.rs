@@ -13,6 +13,7 @@ mod simple_net;
 mod two_layer_net;
 
 pub use architecture::Architecture;
+pub(crate) use deep_conv_net::CONVOLUTIONS as DEEP_CONVOLUTIONS;
 pub use deep_conv_net::{DeepConvNet, DeepConvNetConfig};
 pub use memory_cost::{EVAL_ACTIVATION_BYTES, MEMORY_BUDGET_BYTES};
 pub use multi_layer_net::{Activation, Head, MultiLayerNet, MultiLayerNetConfig};
