@@ -6,6 +6,7 @@
 
 mod architecture;
 mod deep_conv_net;
+mod layer_spec;
 mod memory_cost;
 mod multi_layer_net;
 mod simple_conv_net;
@@ -15,6 +16,7 @@ mod two_layer_net;
 pub use architecture::Architecture;
 pub(crate) use deep_conv_net::CONVOLUTIONS as DEEP_CONVOLUTIONS;
 pub use deep_conv_net::{DeepConvNet, DeepConvNetConfig};
+pub use layer_spec::LayerSpec;
 pub use memory_cost::{EVAL_ACTIVATION_BYTES, MEMORY_BUDGET_BYTES};
 pub use multi_layer_net::{Activation, Head, MultiLayerNet, MultiLayerNetConfig};
 pub use simple_conv_net::{SimpleConvNet, SimpleConvNetConfig};
