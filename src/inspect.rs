@@ -9,6 +9,7 @@ use crate::data::Dataset;
 use crate::error::{Result, shape_str};
 use crate::layers::{Convolution, Layer};
 use crate::nets::Network;
+use crate::nets::Trainable;
 use crate::targets::argmax;
 use crate::tiles::Tile;
 use crate::{Error, Float};

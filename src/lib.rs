@@ -165,7 +165,7 @@ pub mod prelude {
     pub use crate::gradient::{gradient_check, numerical_gradient};
     pub use crate::layers::{Affine, Layer, LossLayer, Relu, Sigmoid, Softmax, SoftmaxWithLoss};
     pub use crate::nets::{
-        Activation, Head, MultiLayerNet, MultiLayerNetConfig, Network, TwoLayerNet, WeightInit,
+        Activation, Head, MultiLayerNet, MultiLayerNetConfig, Network, Trainable, TwoLayerNet, WeightInit,
     };
     pub use crate::targets::{AsTargets, Targets};
     pub use crate::{Error, Float, Result, SeededRng, seeded_rng};

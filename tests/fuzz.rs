@@ -19,6 +19,7 @@ use mitbadak::data::Mnist;
 use mitbadak::data::idx::read_idx;
 use mitbadak::layers::DropoutMode;
 use mitbadak::model_file::model_from_bytes;
+use mitbadak::nets::Trainable;
 use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head};
 use mitbadak::preprocess::{decode_image, to_mnist};
 use mitbadak::seeded_rng;

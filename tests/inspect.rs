@@ -8,6 +8,7 @@ mod common;
 use mitbadak::data::{Dataset, Mnist};
 use mitbadak::inspect::*;
 use mitbadak::model_file::{Dtype, load_model, save_model_as};
+use mitbadak::nets::Trainable;
 use mitbadak::nets::{Architecture, Network, SimpleConvNet, SimpleConvNetConfig};
 use mitbadak::seeded_rng;
 use mitbadak::tiles::{Layout, grid_png};

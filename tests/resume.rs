@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use common::mitbadak;
 use mitbadak::checkpoint::read_checkpoint;
 use mitbadak::model_file::load_model;
+use mitbadak::nets::Trainable;
 
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()

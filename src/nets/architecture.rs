@@ -467,7 +467,7 @@ impl Architecture {
         }
     }
 
-    /// Whether the output is a softmax over classes (so [`crate::nets::Network::probabilities`]
+    /// Whether the output is a softmax over classes (so [`crate::nets::Trainable::probabilities`]
     /// gives probabilities), rather than a regression's values.
     pub fn is_classifier(&self) -> bool {
         match self {

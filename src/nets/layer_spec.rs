@@ -143,7 +143,7 @@ pub fn largest_columns(layers: &[LayerSpec]) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::layers::DropoutMode;
-    use crate::nets::{Activation, Architecture, DropoutConfig, Head, SimpleConvNetConfig};
+    use crate::nets::{Activation, Architecture, DropoutConfig, Head, SimpleConvNetConfig, Trainable};
 
     /// A network of each kind and option: the book's, and others.
     fn networks() -> Vec<Architecture> {
