@@ -100,7 +100,9 @@ pub mod atomic;
 pub mod classify;
 pub mod data;
 pub mod error;
+#[cfg(feature = "figures")]
 pub mod experiments;
+#[cfg(feature = "figures")]
 pub mod figures;
 pub mod float;
 pub mod functions;
@@ -116,14 +118,17 @@ pub mod numerical_training;
 pub mod onnx;
 pub mod optim;
 pub mod perceptron;
+#[cfg(feature = "figures")]
 pub mod plot;
 pub mod preprocess;
 pub mod print;
 pub mod run_lock;
 pub mod runs;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod targets;
 pub mod tensor_file;
+#[cfg(feature = "figures")]
 pub mod tiles;
 pub mod train;
 

@@ -12,9 +12,9 @@ use mitbadak::data::{Augment, Mnist};
 use mitbadak::model_file::{Dtype, save_model_as};
 use mitbadak::nets::{Architecture, WeightInit};
 use mitbadak::optim::{OptimizerName, Schedule};
-use mitbadak::plot::{ACCURACY_FILE, LOSS_FILE, save_plots};
+use mitbadak::plot::save_plots;
 use mitbadak::run_lock::RunLock;
-use mitbadak::runs::{CHECKPOINT_FILE, MODEL_FILE, RUNS_DIR, new_run_dir};
+use mitbadak::runs::{ACCURACY_FILE, CHECKPOINT_FILE, LOSS_FILE, MODEL_FILE, RUNS_DIR, new_run_dir};
 use mitbadak::seeded_rng;
 use mitbadak::train::{EVAL_CHUNK, Sampling, TrainConfig, resume, train};
 
