@@ -3,7 +3,7 @@
 //! network gets wrong (`misclassified_mnist`), its accuracy with 16-bit weights
 //! (`half_float_network`), and model files written and read in F16 and BF16.
 
-mod common;
+use crate::common;
 
 use mitbadak::data::{Dataset, Mnist};
 use mitbadak::inspect::*;

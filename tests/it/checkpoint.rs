@@ -2,7 +2,7 @@
 //! where the unbroken run ends; a checkpoint refuses another run's settings or data; a
 //! diverging run keeps its last good checkpoint.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

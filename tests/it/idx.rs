@@ -1,11 +1,11 @@
 //! The IDX reader and the data-set loader: what they accept and what they refuse, and that
 //! every refusal names the file.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::{gzip, idx_bytes, write_dataset};
+use crate::common::{gzip, idx_bytes, write_dataset};
 use mitbadak::data::Mnist;
 use mitbadak::data::idx::read_idx;
 use mitbadak::train::input_batch;
