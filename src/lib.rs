@@ -116,7 +116,7 @@
 //! | module | what |
 //! | --- | --- |
 //! | [`float`] | `f32` for training, `f64` for gradient checks, one bound |
-//! | [`matmul`] | `np.dot`: one entry point, a plain reference, the fast kernels behind it |
+//! | [`matmul`](mod@matmul) | `np.dot`: one entry point, a plain reference, the fast kernels behind it |
 //! | [`targets`] | one-hot rows or class indices |
 //! | [`error`] | every failure names the thing, what was expected and what to do |
 //! | [`model_file`], [`tensor_file`] | the book's pickle of `params`, as safetensors |
@@ -125,7 +125,7 @@
 //! ### The applications
 //!
 //! What the `mitbadak` command does with the two: [`classify`] and [`preprocess`] (a
-//! picture of a digit into MNIST's form) for `predict` and `serve`; [`print`] (arrays as
+//! picture of a digit into MNIST's form) for `predict` and `serve`; [`print`](mod@print) (arrays as
 //! NumPy prints them); [`runs`] and [`run_lock`] (run directories); [`onnx`] (`export`);
 //! and, behind the cargo
 //! features of the same names, `plot`, `figures` and `tiles` (the book's matplotlib figures

@@ -118,7 +118,8 @@ impl Architecture {
     }
 
     /// The network's layers with their shapes, in order, its loss layer aside: the one
-    /// description its state and its memory are counted from (see [`super::layer_spec`]).
+    /// description its state and its memory are counted from (each layer's share is in
+    /// `nets/layer_spec.rs`).
     ///
     /// **Errors** as [`Architecture::check`], but for the count of values.
     ///

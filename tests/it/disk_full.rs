@@ -4,8 +4,6 @@
 
 #![cfg(unix)]
 
-use crate::common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
