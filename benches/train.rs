@@ -7,10 +7,11 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use mitbadak::data::Mnist;
 use mitbadak::layers::Input;
+use mitbadak::nets::Trainable;
 use mitbadak::nets::{Network, TwoLayerNet};
 use mitbadak::optim::{Optimizer, Sgd};
 use mitbadak::seeded_rng;
-use mitbadak::train::evaluate;
+use mitbadak::train::{evaluate, input_batch};
 use rand::RngExt;
 
 fn seed_job(c: &mut Criterion) {
@@ -23,7 +24,7 @@ fn seed_job(c: &mut Criterion) {
     let mut step = || {
         let batch_mask =
             std::mem::replace(&mut next_mask, (0..100).map(|_| rng.random_range(0..60_000)).collect());
-        let x_batch = data.train.input_batch(&batch_mask, &[784]);
+        let x_batch = input_batch(&data.train, &batch_mask, &[784]);
         let t_batch = data.train.labels_of(&batch_mask);
         network.backprop_input(x_batch, &t_batch).unwrap();
         optimizer.update(&mut network.params());
@@ -38,11 +39,11 @@ fn seed_job(c: &mut Criterion) {
         (0..1000).map(|_| (0..100).map(|_| rng.random_range(0..60_000)).collect()).collect();
     let mut next = masks.iter().cycle();
     c.bench_function("gathering a random batch of 100 (sparse rows)", |b| {
-        b.iter(|| data.train.input_batch(next.next().unwrap(), &[784]))
+        b.iter(|| input_batch(&data.train, next.next().unwrap(), &[784]))
     });
     c.bench_function("gathering a random batch of 100 and sorting it by column", |b| {
         b.iter(|| {
-            let mut x = data.train.input_batch(next.next().unwrap(), &[784]);
+            let mut x = input_batch(&data.train, next.next().unwrap(), &[784]);
             if let Input::Sparse(rows) = &mut x {
                 rows.index_columns();
             }

@@ -14,6 +14,7 @@ use mitbadak::layers::Layer;
 use mitbadak::matmul::simd::dispatch;
 use mitbadak::nets::Architecture;
 use mitbadak::seeded_rng;
+use mitbadak::train::input_batch;
 use ndarray::ArrayD;
 
 fn main() -> mitbadak::Result<()> {
@@ -29,7 +30,7 @@ fn main() -> mitbadak::Result<()> {
     };
     let mut network = architecture.build::<f32, _>(None, &mut seeded_rng(0));
     let batch: Vec<usize> = (0..100).collect();
-    let x = data.train.input_batch(&batch, &[1, 28, 28]).into_dense();
+    let x = input_batch(&data.train, &batch, &[1, 28, 28]).into_dense();
     let (layers, _) = network.layers();
 
     // times[layer] = (forward seconds, backward seconds) of each rep

@@ -8,10 +8,11 @@
 use std::time::Instant;
 
 use mitbadak::data::Mnist;
+use mitbadak::nets::Trainable;
 use mitbadak::nets::{Architecture, Network};
 use mitbadak::optim::OptimizerName;
 use mitbadak::seeded_rng;
-use mitbadak::train::evaluate;
+use mitbadak::train::{evaluate, input_batch};
 use rand::RngExt;
 
 fn main() -> mitbadak::Result<()> {
@@ -28,7 +29,7 @@ fn main() -> mitbadak::Result<()> {
     let mut optimizer = OptimizerName::Adam.build::<f32>(0.001);
     let mut step = |network: &mut dyn Network<f32>| -> mitbadak::Result<()> {
         let batch: Vec<usize> = (0..100).map(|_| rng.random_range(0..data.train.len())).collect();
-        let x = data.train.input_batch(&batch, &[1, 28, 28]);
+        let x = input_batch(&data.train, &batch, &[1, 28, 28]);
         network.backprop_input(x, &data.train.labels_of(&batch))?;
         optimizer.update(&mut network.params());
         Ok(())

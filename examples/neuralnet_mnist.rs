@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use mitbadak::data::load_mnist;
 use mitbadak::model_file::load_model;
 use mitbadak::nets::Architecture;
+use mitbadak::nets::Trainable;
 use mitbadak::targets::{AsTargets, argmax_rows};
 use ndarray::{Axis, Ix2, s};
 

@@ -6,6 +6,7 @@ use ndarray::{ArrayD, ArrayView1, IxDyn};
 use crate::Error;
 use crate::error::{Result, shape_str};
 use crate::nets::Network;
+use crate::nets::Trainable;
 use crate::targets::argmax;
 
 /// What a network says about one sample.

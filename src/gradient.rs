@@ -8,6 +8,7 @@ use ndarray::{Array, Array1, ArrayD, Dimension};
 use crate::Float;
 use crate::error::Result;
 use crate::nets::Network;
+use crate::nets::Trainable;
 use crate::targets::AsTargets;
 
 /// The gradient of `f` at `x` by central differences, in `x`'s shape.

@@ -9,7 +9,9 @@ use crate::data::Dataset;
 use crate::error::{Result, shape_str};
 use crate::layers::{Convolution, Layer};
 use crate::nets::Network;
+use crate::nets::Trainable;
 use crate::targets::argmax;
+#[cfg(feature = "figures")]
 use crate::tiles::Tile;
 use crate::{Error, Float};
 
@@ -39,6 +41,7 @@ pub fn first_filters<T: Float>(network: &mut dyn Network<T>) -> Result<Array4<T>
 
 /// The first channel of each of the first `count` filters, as tiles (the book's
 /// `filter_show`: `imshow(filters[i, 0], cmap=gray_r)`).
+#[cfg(feature = "figures")]
 pub fn filter_tiles<T: Float>(filters: &Array4<T>, count: usize) -> Vec<Tile> {
     let (_, _, fh, fw) = filters.dim();
     filters
@@ -142,6 +145,7 @@ pub fn misclassified(network: &mut dyn Network<f32>, data: &Dataset) -> Result<(
 
 /// The misclassified images as tiles captioned `label → guess` (the book prints the pairs
 /// as `{view index: (label, inference)}`).
+#[cfg(feature = "figures")]
 pub fn misclassified_tiles(data: &Dataset, wrong: &[Misclassified]) -> Vec<Tile> {
     let (rows, cols) = data.image_shape;
     wrong

@@ -89,43 +89,100 @@
 //! snippets above. The map of every script of the book to its counterpart is the repository's
 //! `docs/book.md`.
 //!
+//! ## The modules: the book, the engine, the applications
+//!
+//! ### The book
+//!
+//! Its code, chapter by chapter, with its names and shapes: read these first.
+//!
+//! | module | the book's |
+//! | --- | --- |
+//! | [`perceptron`] | chapter 2: the logic gates |
+//! | [`functions`] | chapter 3: `step_function`, `sigmoid`, `relu`, `softmax`, the two losses |
+//! | [`gradient`] | chapter 4: `numerical_gradient`; the gradient check of chapter 5 |
+//! | [`numerical_training`] | chapter 4.5: training by numerical gradients |
+//! | [`layers`] | chapters 5 to 7 (`common/layers.py`): `Affine`, `Relu`, `SoftmaxWithLoss` ... `Convolution`, `Pooling` |
+//! | [`nets`] | `TwoLayerNet`, `MultiLayerNet`, `SimpleConvNet`, `DeepConvNet` |
+//! | [`optim`] | chapter 6 (`common/optimizer.py`): `SGD`, `Momentum`, `AdaGrad`, `RMSprop`, `Adam` |
+//! | [`train`] | chapter 4.5 and `common/trainer.py`: the loop ([`train::book`] is the plain one) |
+//! | [`data`] | `dataset/mnist.py`: `load_mnist` and the IDX files behind it |
+//! | `experiments` | chapter 6's scripts, one function each (feature `figures`) |
+//! | [`inspect`] | chapters 7 and 8: filters, misclassified images, 16-bit weights |
+//!
+//! ### The engine
+//!
+//! What makes the book's code fast and safe to run, behind its names.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`float`] | `f32` for training, `f64` for gradient checks, one bound |
+//! | [`matmul`](mod@matmul) | `np.dot`: one entry point, a plain reference, the fast kernels behind it |
+//! | [`targets`] | one-hot rows or class indices |
+//! | [`error`] | every failure names the thing, what was expected and what to do |
+//! | [`model_file`], [`tensor_file`] | the book's pickle of `params`, as safetensors |
+//! | [`memory`], [`limited_read`], [`atomic`] | memory kept between steps; files read within limits and written whole |
+//!
+//! ### The applications
+//!
+//! What the `mitbadak` command does with the two: [`classify`] and [`preprocess`] (a
+//! picture of a digit into MNIST's form) for `predict` and `serve`; [`print`](mod@print) (arrays as
+//! NumPy prints them); [`runs`] and [`run_lock`] (run directories); [`onnx`] (`export`);
+//! and, behind the cargo
+//! features of the same names, `plot`, `figures` and `tiles` (the book's matplotlib figures
+//! as PNG) and `serve` (the draw-a-digit page and its JSON API). With
+//! `default-features = false` the library builds none of the command line's, the server's
+//! or the figures' crates.
+//!
 //! ## Cargo features
 //!
 //! `download` (on by default): fetch MNIST from a public mirror into the user's cache when no
-//! copy is found, over HTTPS (`ureq` with `rustls`), checked by SHA-256.
+//! copy is found, over HTTPS (`ureq` with `rustls`), checked by SHA-256. `cli` (on by
+//! default): the `mitbadak` command, with `serve` (the server: axum on tokio) and `figures`
+//! (PNG figures: plotters). A library user who needs none of them takes
+//! `mitbadak = { version = "0.1", default-features = false }`.
 
 #![warn(missing_docs)]
 
-pub mod atomic;
-pub mod classify;
+// The book (see the crate docs' table).
 pub mod data;
-pub mod error;
+#[cfg(feature = "figures")]
 pub mod experiments;
-pub mod figures;
-pub mod float;
 pub mod functions;
 pub mod gradient;
 pub mod inspect;
 pub mod layers;
+pub mod nets;
+pub mod numerical_training;
+pub mod optim;
+pub mod perceptron;
+pub mod train;
+
+// The engine.
+pub mod atomic;
+pub mod error;
+pub mod float;
 pub mod limited_read;
 pub mod matmul;
 pub mod memory;
 pub mod model_file;
-pub mod nets;
-pub mod numerical_training;
+pub mod targets;
+pub mod tensor_file;
+
+// The applications.
+pub mod classify;
+#[cfg(feature = "figures")]
+pub mod figures;
 pub mod onnx;
-pub mod optim;
-pub mod perceptron;
+#[cfg(feature = "figures")]
 pub mod plot;
 pub mod preprocess;
 pub mod print;
 pub mod run_lock;
 pub mod runs;
+#[cfg(feature = "serve")]
 pub mod serve;
-pub mod targets;
-pub mod tensor_file;
+#[cfg(feature = "figures")]
 pub mod tiles;
-pub mod train;
 
 pub use error::{Error, Result};
 pub use float::Float;
@@ -165,7 +222,7 @@ pub mod prelude {
     pub use crate::gradient::{gradient_check, numerical_gradient};
     pub use crate::layers::{Affine, Layer, LossLayer, Relu, Sigmoid, Softmax, SoftmaxWithLoss};
     pub use crate::nets::{
-        Activation, Head, MultiLayerNet, MultiLayerNetConfig, Network, TwoLayerNet, WeightInit,
+        Activation, Head, MultiLayerNet, MultiLayerNetConfig, Network, Trainable, TwoLayerNet, WeightInit,
     };
     pub use crate::targets::{AsTargets, Targets};
     pub use crate::{Error, Float, Result, SeededRng, seeded_rng};

@@ -14,6 +14,7 @@ use safetensors::tensor::{SafeTensors, TensorView};
 use crate::atomic::write_atomic;
 use crate::error::{Result, shape_str};
 use crate::limited_read::read_safetensors;
+use crate::nets::Trainable;
 use crate::nets::{Architecture, Network};
 use crate::tensor_file::{TensorBytes, serialize_sorted};
 use crate::{Error, Float, seeded_rng};

@@ -8,6 +8,7 @@ use ndarray::ArrayD;
 
 use crate::Float;
 use crate::error::Result;
+use crate::nets::Trainable;
 use crate::nets::{NamedArrays, Network};
 use crate::targets::AsTargets;
 

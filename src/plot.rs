@@ -17,6 +17,7 @@ use plotters::style::{FontStyle, register_font};
 use crate::Error;
 use crate::atomic::write_atomic;
 use crate::error::Result;
+use crate::runs::{ACCURACY_FILE, LOSS_FILE};
 use crate::train::{Evaluation, History};
 
 /// The size of every figure, in pixels.
@@ -58,12 +59,6 @@ pub fn loss_png(history: &History) -> Result<Vec<u8>> {
         .line(Line::new("", points, 0).thin());
     figure_png(&Figure { size: FIGURE_SIZE, columns: 1, panels: vec![panel] })
 }
-
-/// The accuracy figure's file name in a run directory.
-pub const ACCURACY_FILE: &str = "accuracy.png";
-
-/// The loss figure's file name in a run directory.
-pub const LOSS_FILE: &str = "loss.png";
 
 /// Writes [`ACCURACY_FILE`] and [`LOSS_FILE`] into `dir`.
 pub fn save_plots(history: &History, dir: &Path) -> Result<()> {

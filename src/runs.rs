@@ -13,6 +13,12 @@ pub const RUNS_DIR: &str = "runs";
 /// The model file's name in a run directory.
 pub const MODEL_FILE: &str = "model.safetensors";
 
+/// The accuracy figure's file name in a run directory.
+pub const ACCURACY_FILE: &str = "accuracy.png";
+
+/// The loss figure's file name in a run directory.
+pub const LOSS_FILE: &str = "loss.png";
+
 /// The checkpoint's name in a run directory: there while the run is unfinished.
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 

@@ -100,20 +100,6 @@ pub enum ArchName {
     DeepConvnet,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ActivationName {
-    Relu,
-    Sigmoid,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum DropoutModeName {
-    /// Scaled in training, untouched at test time (PyTorch's).
-    Inverted,
-    /// Scaled by 1 - ratio at test time (the book's; for the book's trained weights).
-    Book,
-}
-
 /// Flags that name a network.
 #[derive(Debug, Clone, Args)]
 pub struct ArchArgs {
@@ -127,7 +113,7 @@ pub struct ArchArgs {
     hidden: Option<Vec<usize>>,
     /// The activation of an mlp's hidden layers [default: relu].
     #[arg(long, value_enum)]
-    activation: Option<ActivationName>,
+    activation: Option<Activation>,
     /// Batch normalisation after each hidden affine layer (mlp) or convolution (deep-convnet).
     #[arg(long)]
     batch_norm: bool,
@@ -136,7 +122,7 @@ pub struct ArchArgs {
     dropout: Option<f64>,
     /// Where dropout scales: inverted (in training) or book (at test time, for the book's weights).
     #[arg(long, value_enum, default_value = "inverted")]
-    dropout_mode: DropoutModeName,
+    dropout_mode: DropoutMode,
 }
 
 impl ArchArgs {
@@ -175,8 +161,7 @@ impl ArchArgs {
                 self.hidden.as_deref().unwrap_or_default()
             );
         }
-        if self.activation.is_some() && arch != ArchName::Mlp && self.activation != Some(ActivationName::Relu)
-        {
+        if self.activation.is_some() && arch != ArchName::Mlp && self.activation != Some(Activation::Relu) {
             bail!("--activation sigmoid is for --arch mlp; the book's other networks use ReLU");
         }
         if self.batch_norm && matches!(arch, ArchName::TwoLayer | ArchName::SimpleConvnet) {
@@ -196,11 +181,7 @@ impl ArchArgs {
         if dropout.is_some() && matches!(arch, ArchName::TwoLayer | ArchName::SimpleConvnet) {
             bail!("--dropout is for --arch mlp or deep-convnet");
         }
-        let mode = match self.dropout_mode {
-            DropoutModeName::Inverted => DropoutMode::Inverted,
-            DropoutModeName::Book => DropoutMode::Book,
-        };
-        let dropout = dropout.map(|ratio| DropoutConfig { ratio, mode });
+        let dropout = dropout.map(|ratio| DropoutConfig { ratio, mode: self.dropout_mode });
         let one_hidden = |default: usize, name: &str| -> Result<usize> {
             match self.hidden.as_deref() {
                 None => Ok(default),
@@ -222,10 +203,7 @@ impl ArchArgs {
                 input_size,
                 hidden_size_list: self.hidden.clone().unwrap_or_else(|| vec![100; 4]),
                 output_size: classes,
-                activation: match self.activation.unwrap_or(ActivationName::Relu) {
-                    ActivationName::Relu => Activation::Relu,
-                    ActivationName::Sigmoid => Activation::Sigmoid,
-                },
+                activation: self.activation.unwrap_or(Activation::Relu),
                 head: Head::SoftmaxCrossEntropy,
                 batch_norm: self.batch_norm,
                 dropout,

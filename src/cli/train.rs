@@ -12,9 +12,9 @@ use mitbadak::data::{Augment, Mnist};
 use mitbadak::model_file::{Dtype, save_model_as};
 use mitbadak::nets::{Architecture, WeightInit};
 use mitbadak::optim::{OptimizerName, Schedule};
-use mitbadak::plot::{ACCURACY_FILE, LOSS_FILE, save_plots};
+use mitbadak::plot::save_plots;
 use mitbadak::run_lock::RunLock;
-use mitbadak::runs::{CHECKPOINT_FILE, MODEL_FILE, RUNS_DIR, new_run_dir};
+use mitbadak::runs::{ACCURACY_FILE, CHECKPOINT_FILE, LOSS_FILE, MODEL_FILE, RUNS_DIR, new_run_dir};
 use mitbadak::seeded_rng;
 use mitbadak::train::{EVAL_CHUNK, Sampling, TrainConfig, resume, train};
 
@@ -28,7 +28,7 @@ pub struct TrainArgs {
     arch: ArchArgs,
     /// The optimizer [default: sgd for two-layer and mlp, adam for the conv nets, as the book].
     #[arg(long, value_enum)]
-    optimizer: Option<OptimizerArg>,
+    optimizer: Option<OptimizerName>,
     /// Learning rate [default: 0.1 for SGD (the book's ch05/train_neuralnet.py), otherwise the book's for the optimizer].
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
@@ -87,31 +87,6 @@ enum SaveDtypeArg {
     F32,
     F16,
     Bf16,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum OptimizerArg {
-    Sgd,
-    Momentum,
-    Nesterov,
-    Adagrad,
-    Rmsprop,
-    Adam,
-    Adamw,
-}
-
-impl OptimizerArg {
-    fn name(self) -> OptimizerName {
-        match self {
-            OptimizerArg::Sgd => OptimizerName::Sgd,
-            OptimizerArg::Momentum => OptimizerName::Momentum,
-            OptimizerArg::Nesterov => OptimizerName::Nesterov,
-            OptimizerArg::Adagrad => OptimizerName::AdaGrad,
-            OptimizerArg::Rmsprop => OptimizerName::RmsProp,
-            OptimizerArg::Adam => OptimizerName::Adam,
-            OptimizerArg::Adamw => OptimizerName::AdamW,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -226,7 +201,7 @@ impl Plan {
         let (image_shape, classes) = (data.train.image_shape, data.classes);
         let architecture = args.arch.architecture_or(ArchName::TwoLayer, image_shape, classes)?;
         let recipe = recipe(&architecture);
-        let optimizer = args.optimizer.map(OptimizerArg::name).unwrap_or(recipe.optimizer);
+        let optimizer = args.optimizer.unwrap_or(recipe.optimizer);
         let lr = args.lr.unwrap_or(optimizer.default_learning_rate());
         if !(lr > 0.0 && lr.is_finite()) {
             bail!("--lr must be a positive number, got {lr}; the book uses 0.1 with SGD");
@@ -296,7 +271,7 @@ impl Plan {
         }
         let flag_name = |name: OptimizerName| format!("{name:?}").to_lowercase();
         if let Some(optimizer) = args.optimizer {
-            compare("--optimizer", flag_name(optimizer.name()), flag_name(self.optimizer));
+            compare("--optimizer", flag_name(optimizer), flag_name(self.optimizer));
         }
         if let Some(lr) = args.lr {
             compare("--lr", lr.to_string(), self.lr.to_string());

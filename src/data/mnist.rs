@@ -12,9 +12,8 @@ use super::cache;
 use super::idx::{IdxArray, IdxReader, read_idx};
 use crate::Error;
 use crate::error::Result;
-use crate::layers::Input;
+use crate::matmul::SparseRows;
 use crate::matmul::simd::{nonzero_bytes, prefetch};
-use crate::matmul::{SPARSE_MAX_DENSITY, SparseRows};
 use crate::targets::{OwnedTargets, one_hot};
 
 /// The four files of an IDX data set, without their `.gz`.
@@ -44,7 +43,7 @@ const PREFETCH_AHEAD: usize = 8;
 ///
 /// MNIST's pixels are 81% zeros, so an image is kept as its ~150 nonzero pixels, 3 bytes
 /// each: 32 MB for all 70,000 images instead of 55 MB as bytes (220 MB as `f32`). A
-/// mini-batch comes out as sparse rows for a first layer that can use them ([`Input`]), or
+/// mini-batch comes out as sparse rows ([`Dataset::sparse_rows`]) for a first layer that can use them, or
 /// as a dense `f32` array normalised as it is gathered.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -192,13 +191,10 @@ impl Dataset {
         x
     }
 
-    /// A batch of images `indices` for a network whose samples are `sample_shape`, normalised
-    /// to [0, 1]: sparse rows `(N, D)` when the images are mostly zeros and the samples flat,
-    /// else the dense array of [`Dataset::batch`].
-    pub fn input_batch(&self, indices: &[usize], sample_shape: &[usize]) -> Input<f32> {
-        if sample_shape.len() != 1 || self.density() > SPARSE_MAX_DENSITY {
-            return Input::Dense(self.batch(indices, sample_shape));
-        }
+    /// Images `indices` as sparse rows `(N, D)`: the positions and values of their nonzero
+    /// pixels, normalised to [0, 1]. Whether a batch goes sparse or dense is the trainer's
+    /// decision ([`crate::train::input_batch`]).
+    pub fn sparse_rows(&self, indices: &[usize]) -> SparseRows {
         let nonzeros = indices.iter().map(|&i| (self.start[i + 1] - self.start[i]) as usize).sum();
         let mut rows = SparseRows::with_capacity(self.sample_size(), indices.len(), nonzeros);
         for (k, &i) in indices.iter().enumerate() {
@@ -210,7 +206,7 @@ impl Dataset {
             let (positions, values) = self.pixels_of(i);
             rows.push_bytes(positions, values, 1.0 / 255.0);
         }
-        Input::Sparse(rows)
+        rows
     }
 
     /// Images `indices`, in that order, as a split of their own: the book's `x_train[:300]`

@@ -12,10 +12,11 @@ use rayon::prelude::*;
 use crate::atomic::write_atomic;
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::nets::Trainable;
 use crate::nets::{MultiLayerNet, MultiLayerNetConfig, Network};
 use crate::optim::{Optimizer, OptimizerName};
 use crate::plot::{Corner, Figure, Line, Marker, Panel, figure_png};
-use crate::train::{AccuracyCurves, EpochTraining, choose_batch, train_epochs};
+use crate::train::{AccuracyCurves, EpochTraining, choose_batch, input_batch, train_epochs};
 use crate::{BATCH_STREAM, Error, WEIGHT_STREAM, rng_stream};
 
 /// What an experiment found: the lines to print (what the book's figure shows) and the files
@@ -144,7 +145,7 @@ pub fn race(
         for _ in 0..iterations {
             let batch_mask = choose_batch(&mut batches, train.len(), batch_size);
             let (x_batch, t_batch) =
-                (train.input_batch(&batch_mask, &input_shape), train.labels_of(&batch_mask));
+                (input_batch(train, &batch_mask, &input_shape), train.labels_of(&batch_mask));
             network.backprop_input(x_batch.clone(), &t_batch)?;
             contender.optimizer.update(&mut network.params());
             losses.push(network.loss_in_mode(x_batch, &t_batch, false)? as f64);

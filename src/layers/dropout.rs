@@ -19,6 +19,7 @@ use crate::{Float, SeededRng, seeded_rng};
 
 /// Where dropout's scaling happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum DropoutMode {
     /// Scale by `1 / (1 - ratio)` in training, nothing at test time (PyTorch's).

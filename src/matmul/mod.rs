@@ -16,8 +16,6 @@ pub mod sparse;
 
 pub use sparse::SparseRows;
 
-use std::any::TypeId;
-
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use rayon::prelude::*;
 
@@ -190,18 +188,20 @@ fn try_sparse<T: Float>(
     mut c: ArrayViewMut2<T>,
     accumulate: bool,
 ) -> bool {
-    if TypeId::of::<T>() != TypeId::of::<f32>() {
-        return false;
-    }
     let (m, k) = a.dim();
     let n = b.ncols();
-    let (Some(b), Some(c)) = (b.as_slice(), c.as_slice_mut()) else { return false };
-    let (b, c) = (as_f32(b), as_f32_mut(c));
-    if let Some(a) = a.as_slice().map(as_f32).filter(|a| density(a, m) <= SPARSE_MAX_DENSITY) {
+    // an f64 product has no f32 slices, and goes the dense way
+    let (Some(b), Some(c)) = (b.as_slice().and_then(T::as_f32s), c.as_slice_mut().and_then(T::as_f32s_mut))
+    else {
+        return false;
+    };
+    if let Some(a) = a.as_slice().and_then(T::as_f32s).filter(|a| density(a, m) <= SPARSE_MAX_DENSITY) {
         SparseRows::from_dense(a, m, k).dot_into(b, n, c, accumulate);
         return true;
     }
-    if let Some(a_t) = a.t().as_slice().map(as_f32).filter(|a_t| density(a_t, k) <= SPARSE_MAX_DENSITY) {
+    if let Some(a_t) =
+        a.t().as_slice().and_then(T::as_f32s).filter(|a_t| density(a_t, k) <= SPARSE_MAX_DENSITY)
+    {
         SparseRows::from_dense(a_t, k, m).t_dot_into(b, n, c, accumulate);
         return true;
     }
@@ -231,13 +231,11 @@ impl<T: Float> Operand<T> {
     pub fn set(&mut self, a: Array2<T>) {
         assert!(a.is_standard_layout(), "Operand::set: the array must be in row-major order");
         let (rows, cols) = a.dim();
-        let sparse_enough = TypeId::of::<T>() == TypeId::of::<f32>()
-            && a.as_slice().map(as_f32).is_some_and(|values| density(values, rows) <= SPARSE_MAX_DENSITY);
-        if sparse_enough {
-            let sparse = self.sparse.get_or_insert_with(SparseRows::default);
-            sparse.fill_from(as_f32(a.as_slice().expect("row-major")), rows, cols);
-        } else {
-            self.sparse = None;
+        let sparse_values =
+            a.as_slice().and_then(T::as_f32s).filter(|values| density(values, rows) <= SPARSE_MAX_DENSITY);
+        match sparse_values {
+            Some(values) => self.sparse.get_or_insert_with(SparseRows::default).fill_from(values, rows, cols),
+            None => self.sparse = None,
         }
         (self.dense, self.rows) = (Some(a), rows);
     }
@@ -257,15 +255,11 @@ impl<T: Float> Operand<T> {
     /// **Panics** if the shapes do not chain.
     pub fn dot(&mut self, b: ArrayView2<T>) -> Array2<T> {
         let mut c = Array2::zeros((self.rows, b.ncols()));
-        match (&mut self.sparse, &self.dense, b.as_slice()) {
-            (Some(sparse), _, Some(b_values)) if TypeId::of::<T>() == TypeId::of::<f32>() => {
+        let f32s = b.as_slice().and_then(T::as_f32s).zip(c.as_slice_mut().and_then(T::as_f32s_mut));
+        match (&mut self.sparse, &self.dense, f32s) {
+            (Some(sparse), _, Some((b_values, c_values))) => {
                 assert_eq!(b.nrows(), sparse.dim().1, "Operand::dot: shapes do not chain");
-                sparse.dot_into(
-                    as_f32(b_values),
-                    b.ncols(),
-                    as_f32_mut(c.as_slice_mut().expect("new")),
-                    false,
-                )
+                sparse.dot_into(b_values, b.ncols(), c_values, false)
             }
             (_, Some(dense), _) => gemm_into(dense.view(), b, c.view_mut(), false),
             (Some(sparse), None, _) => {
@@ -281,16 +275,17 @@ impl<T: Float> Operand<T> {
     ///
     /// **Panics** if the shapes do not chain.
     pub fn t_dot_into(&mut self, b: ArrayView2<T>, mut c: ArrayViewMut2<T>) {
-        match (&mut self.sparse, &self.dense, b.as_slice(), c.as_slice_mut()) {
-            (Some(sparse), _, Some(b_values), Some(c_values)) if TypeId::of::<T>() == TypeId::of::<f32>() => {
-                sparse.t_dot_into(as_f32(b_values), b.ncols(), as_f32_mut(c_values), false)
+        let f32s = b.as_slice().and_then(T::as_f32s).zip(c.as_slice_mut().and_then(T::as_f32s_mut));
+        match (&mut self.sparse, &self.dense, f32s) {
+            (Some(sparse), _, Some((b_values, c_values))) => {
+                sparse.t_dot_into(b_values, b.ncols(), c_values, false)
             }
-            (_, Some(dense), _, _) => gemm_into(dense.t(), b, c, false),
-            (Some(sparse), None, _, _) => {
+            (_, Some(dense), _) => gemm_into(dense.t(), b, c, false),
+            (Some(sparse), None, _) => {
                 let dense = Array2::from_shape_vec(sparse.dim(), sparse.to_dense()).expect("rows·cols");
                 gemm_into(dense.mapv(|v| T::from_f64(v as f64)).t(), b, c, false)
             }
-            (None, None, _, _) => unreachable!("an operand holds its rows one way or the other"),
+            (None, None, _) => unreachable!("an operand holds its rows one way or the other"),
         }
     }
 }
@@ -307,16 +302,4 @@ fn density(values: &[f32], rows: usize) -> f64 {
     let sampled: Vec<&[f32]> = values.chunks_exact(cols.max(1)).step_by(step).collect();
     let nonzeros: usize = sampled.iter().map(|row| sparse::count_nonzeros(row)).sum();
     nonzeros as f64 / (sampled.len() * cols).max(1) as f64
-}
-
-fn as_f32<T: Float>(values: &[T]) -> &[f32] {
-    assert_eq!(TypeId::of::<T>(), TypeId::of::<f32>());
-    // SAFETY: T is f32 (checked above), so the slice is a slice of f32.
-    unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), values.len()) }
-}
-
-fn as_f32_mut<T: Float>(values: &mut [T]) -> &mut [f32] {
-    assert_eq!(TypeId::of::<T>(), TypeId::of::<f32>());
-    // SAFETY: as in as_f32; the borrow is unique.
-    unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len()) }
 }

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::deep_conv_net::{deep_conv_output_side, deep_conv_state_len};
+use super::deep_conv_net::{CONVOLUTIONS, FILTER, deep_conv_output_side};
+use super::layer_spec::{LayerSpec, state_values};
 use super::{
     Activation, DeepConvNet, DeepConvNetConfig, DropoutConfig, Head, MultiLayerNet, MultiLayerNetConfig,
     Network, SimpleConvNet, SimpleConvNetConfig, TwoLayerNet, WeightInit,
@@ -109,19 +110,51 @@ impl Architecture {
     /// assert!(empty.check().unwrap_err().to_string().contains("hidden_size is 0"));
     /// ```
     pub fn check(&self) -> Result<usize> {
+        let values = state_values(&self.layers()?);
+        match values {
+            Some(n) if n <= MAX_STATE_VALUES => Ok(n),
+            _ => Err(self.too_large(values)),
+        }
+    }
+
+    /// The network's layers with their shapes, in order, its loss layer aside: the one
+    /// description its state and its memory are counted from (each layer's share is in
+    /// `nets/layer_spec.rs`).
+    ///
+    /// **Errors** as [`Architecture::check`], but for the count of values.
+    ///
+    /// ```
+    /// use mitbadak::nets::{Architecture, LayerSpec};
+    /// let net = Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 };
+    /// let layers = net.layers().unwrap();
+    /// assert_eq!(layers[0], LayerSpec::Affine { input: 784, output: 50 });
+    /// assert_eq!(layers.iter().map(|l| l.name()).collect::<Vec<_>>(), ["Affine", "Relu", "Affine"]);
+    /// ```
+    pub fn layers(&self) -> Result<Vec<LayerSpec>> {
         let invalid = |message: String| Error::invalid("architecture", message);
-        let values = match self {
+        let overflow = || self.too_large(None);
+        match self {
             Architecture::TwoLayer { input_size, hidden_size, output_size } => {
                 at_least_one(&[
                     ("input_size", *input_size),
                     ("hidden_size", *hidden_size),
                     ("output_size", *output_size),
                 ])?;
-                affine_len(*input_size, *hidden_size)
-                    .zip(affine_len(*hidden_size, *output_size))
-                    .and_then(|(a, b)| a.checked_add(b))
+                Ok(vec![
+                    LayerSpec::Affine { input: *input_size, output: *hidden_size },
+                    LayerSpec::Relu,
+                    LayerSpec::Affine { input: *hidden_size, output: *output_size },
+                ])
             }
-            Architecture::Mlp { input_size, hidden_size_list, output_size, batch_norm, dropout, .. } => {
+            Architecture::Mlp {
+                input_size,
+                hidden_size_list,
+                output_size,
+                activation,
+                head,
+                batch_norm,
+                dropout,
+            } => {
                 at_least_one(&[("input_size", *input_size), ("output_size", *output_size)])?;
                 if let Some(k) = hidden_size_list.iter().position(|&h| h == 0) {
                     return Err(invalid(format!(
@@ -134,11 +167,27 @@ impl Architecture {
                     .chain(hidden_size_list.iter().copied())
                     .chain([*output_size])
                     .collect();
-                let statistics = if *batch_norm { 4 } else { 0 };
-                widths.windows(2).enumerate().try_fold(0usize, |sum, (k, pair)| {
-                    let normalised = if k + 2 < widths.len() { statistics * pair[1] } else { 0 };
-                    sum.checked_add(affine_len(pair[0], pair[1])?)?.checked_add(normalised)
-                })
+                let mut layers = Vec::new();
+                for (k, pair) in widths.windows(2).enumerate() {
+                    layers.push(LayerSpec::Affine { input: pair[0], output: pair[1] });
+                    if k + 2 < widths.len() {
+                        // the book's order: Affine, BatchNorm, activation, Dropout
+                        if *batch_norm {
+                            layers.push(LayerSpec::BatchNormalization { features: pair[1] });
+                        }
+                        layers.push(match activation {
+                            Activation::Relu => LayerSpec::Relu,
+                            Activation::Sigmoid => LayerSpec::Sigmoid,
+                        });
+                        if dropout.is_some() {
+                            layers.push(LayerSpec::Dropout);
+                        }
+                    }
+                }
+                if *head == Head::SigmoidMse {
+                    layers.push(LayerSpec::Sigmoid);
+                }
+                Ok(layers)
             }
             Architecture::SimpleConvnet {
                 input_dim,
@@ -171,18 +220,23 @@ impl Architecture {
                         "a {filter_size}x{filter_size} filter with pad {pad} and stride {stride} on a {h}x{w} input leaves less than the 2x2 its pooling needs"
                     )));
                 };
-                let filters = filter_num
-                    .checked_mul(c)
-                    .and_then(|n| n.checked_mul(filter_size.checked_mul(*filter_size)?))
-                    .and_then(|n| n.checked_add(*filter_num));
-                let pooled = filter_num.checked_mul(oh / 2).and_then(|n| n.checked_mul(ow / 2));
-                [
-                    filters,
-                    pooled.and_then(|p| affine_len(p, *hidden_size)),
-                    affine_len(*hidden_size, *output_size),
-                ]
-                .into_iter()
-                .try_fold(0usize, |sum, part| sum.checked_add(part?))
+                let pooled = [*filter_num, oh / 2, ow / 2];
+                let flat = filter_num
+                    .checked_mul(oh / 2)
+                    .and_then(|n| n.checked_mul(ow / 2))
+                    .ok_or_else(overflow)?;
+                Ok(vec![
+                    LayerSpec::Convolution {
+                        input: *input_dim,
+                        output: [*filter_num, oh, ow],
+                        size: *filter_size,
+                    },
+                    LayerSpec::Relu,
+                    LayerSpec::Pooling { output: pooled },
+                    LayerSpec::Affine { input: flat, output: *hidden_size },
+                    LayerSpec::Relu,
+                    LayerSpec::Affine { input: *hidden_size, output: *output_size },
+                ])
             }
             Architecture::DeepConvnet { input_dim, hidden_size, output_size, dropout, batch_norm } => {
                 let [c, h, w] = *input_dim;
@@ -201,17 +255,51 @@ impl Architecture {
                         "a {h}x{w} input is too small for DeepConvNet's three 2x2 poolings: it needs at least 4x4"
                     )));
                 }
-                deep_conv_state_len(*input_dim, *hidden_size, *output_size, *batch_norm)
+                let mut layers = Vec::new();
+                let (mut channels, mut h, mut w) = (c, h, w);
+                for (i, &(filters, pad)) in CONVOLUTIONS.iter().enumerate() {
+                    let oh = conv_output(h, FILTER, 1, pad).ok_or_else(overflow)?;
+                    let ow = conv_output(w, FILTER, 1, pad).ok_or_else(overflow)?;
+                    layers.push(LayerSpec::Convolution {
+                        input: [channels, h, w],
+                        output: [filters, oh, ow],
+                        size: FILTER,
+                    });
+                    if *batch_norm {
+                        layers.push(LayerSpec::BatchNormalization { features: filters });
+                    }
+                    layers.push(LayerSpec::Relu);
+                    (channels, h, w) = (filters, oh, ow);
+                    if i % 2 == 1 {
+                        (h, w) = (h / 2, w / 2);
+                        layers.push(LayerSpec::Pooling { output: [channels, h, w] });
+                    }
+                }
+                let flat = channels.checked_mul(h).and_then(|n| n.checked_mul(w)).ok_or_else(overflow)?;
+                layers.extend([LayerSpec::Affine { input: flat, output: *hidden_size }, LayerSpec::Relu]);
+                if dropout.is_some() {
+                    layers.push(LayerSpec::Dropout);
+                }
+                layers.push(LayerSpec::Affine { input: *hidden_size, output: *output_size });
+                if dropout.is_some() {
+                    layers.push(LayerSpec::Dropout);
+                }
+                Ok(layers)
             }
-        };
-        match values {
-            Some(n) if n <= MAX_STATE_VALUES => Ok(n),
-            _ => Err(invalid(format!(
+        }
+    }
+
+    /// The error of a network of `values` values (`None`: more than 2^64), more than
+    /// [`MAX_STATE_VALUES`].
+    fn too_large(&self, values: Option<usize>) -> Error {
+        Error::invalid(
+            "architecture",
+            format!(
                 "{} holds {} values; mitbadak builds networks of at most 2^30 values (4 GiB as f32)",
                 self.describe(),
                 values.map_or("more than 2^64".to_string(), |n| n.to_string())
-            ))),
-        }
+            ),
+        )
     }
 
     /// Builds the network with fresh weights drawn from `rng` by `init`, or by the network's
@@ -380,7 +468,7 @@ impl Architecture {
         }
     }
 
-    /// Whether the output is a softmax over classes (so [`crate::nets::Network::probabilities`]
+    /// Whether the output is a softmax over classes (so [`crate::nets::Trainable::probabilities`]
     /// gives probabilities), rather than a regression's values.
     pub fn is_classifier(&self) -> bool {
         match self {
@@ -402,11 +490,6 @@ impl Architecture {
             }
         }
     }
-}
-
-/// The values of an affine layer from `a` to `b` units: `W (a, b)` and `b (b,)`.
-pub(super) fn affine_len(a: usize, b: usize) -> Option<usize> {
-    a.checked_mul(b)?.checked_add(b)
 }
 
 /// [`crate::layers::im2col::output_size`], or `None` where the filter does not fit, the

@@ -12,7 +12,7 @@
 
 use ndarray::Array1;
 
-use super::architecture::{affine_len, conv_output};
+use super::architecture::conv_output;
 use super::{Architecture, DropoutConfig, Network, WeightInit, gaussian, gaussian_array};
 use crate::Float;
 use crate::layers::{
@@ -25,7 +25,7 @@ use crate::layers::{
 pub(crate) const CONVOLUTIONS: [(usize, usize); 6] = [(16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)];
 
 /// The filters' side.
-const FILTER: usize = 3;
+pub(super) const FILTER: usize = 3;
 
 /// The side of the last pooling's output for an input side of `side`: the six convolutions
 /// and three poolings applied in turn, or `None` when the input is too small for them.
@@ -37,25 +37,6 @@ pub(super) fn deep_conv_output_side(mut side: usize) -> Option<usize> {
         }
     }
     Some(side)
-}
-
-/// The values in a DeepConvNet's state (parameters, and batch normalisation's statistics),
-/// or `None` when the input is too small for its poolings or the count overflows.
-pub(super) fn deep_conv_state_len(
-    [mut channels, h, w]: [usize; 3],
-    hidden_size: usize,
-    output_size: usize,
-    batch_norm: bool,
-) -> Option<usize> {
-    let mut values = 0usize;
-    for &(filters, _) in &CONVOLUTIONS {
-        let weights = filters.checked_mul(channels)?.checked_mul(FILTER * FILTER)?;
-        let statistics = if batch_norm { 4 * filters } else { 0 };
-        values = values.checked_add(weights)?.checked_add(filters + statistics)?;
-        channels = filters;
-    }
-    let flat = channels.checked_mul(deep_conv_output_side(h)?)?.checked_mul(deep_conv_output_side(w)?)?;
-    values.checked_add(affine_len(flat, hidden_size)?)?.checked_add(affine_len(hidden_size, output_size)?)
 }
 
 /// The shape of a [`DeepConvNet`]. `Default` is the book's: input `(1, 28, 28)`, a hidden

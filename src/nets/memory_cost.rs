@@ -5,19 +5,13 @@
 //! alone let a SimpleConvNet file with `pad` 486 make `eval` take 4.46 GB, and
 //! `--hidden 1350000` abort.
 //!
-//! The counts are upper estimates in `f32` values, per sample:
-//!
-//! ```text
-//! affine a -> b        a + 8b          (input, output, gradient; the activation after it and its mask)
-//! convolution          c·h·w + 4·f·oh·ow    (the kept input, outputs, the ReLU after it, gradients)
-//! pooling 2x2          3·f·(oh/2)(ow/2)
-//! ```
-//!
-//! and once per core, whatever the batch: a convolution's columns of one image, `c·k²·oh·ow`,
-//! and their gradient (see [`crate::layers::Convolution`]).
+//! The counts are upper estimates in `f32` values, per sample, added up layer by layer from
+//! the network's one description, [`Architecture::layers`] (each layer's share is in
+//! `nets/layer_spec.rs`); and once per core, whatever the batch, a convolution's columns of
+//! one image, `c·k²·oh·ow`, and their gradient (see [`crate::layers::Convolution`]).
 
 use super::Architecture;
-use super::architecture::conv_output;
+use super::layer_spec::{activation_values, largest_columns};
 use crate::{Error, Result};
 
 /// The most memory a network's training or evaluation may take: 8 GiB.
@@ -48,54 +42,9 @@ impl Architecture {
     }
 
     fn values_per_sample_and_columns(&self) -> Option<(u64, u64)> {
-        match self {
-            Architecture::TwoLayer { input_size, hidden_size, output_size } => {
-                Some((dense(&[*input_size, *hidden_size, *output_size])?, 0))
-            }
-            Architecture::Mlp { input_size, hidden_size_list, output_size, .. } => {
-                let widths: Vec<usize> = std::iter::once(*input_size)
-                    .chain(hidden_size_list.iter().copied())
-                    .chain([*output_size])
-                    .collect();
-                Some((dense(&widths)?, 0))
-            }
-            Architecture::SimpleConvnet {
-                input_dim: [c, h, w],
-                filter_num,
-                filter_size,
-                pad,
-                stride,
-                hidden_size,
-                output_size,
-            } => {
-                let oh = conv_output(*h, *filter_size, *stride, *pad)?;
-                let ow = conv_output(*w, *filter_size, *stride, *pad)?;
-                let (conv, columns) = convolution([*c, *h, *w], *filter_size, *filter_num, oh, ow)?;
-                let pooled =
-                    (*filter_num as u64).checked_mul((oh / 2) as u64)?.checked_mul((ow / 2) as u64)?;
-                let per_sample = conv
-                    .checked_add(dense(&[0, *hidden_size, *output_size])?)?
-                    .checked_add(pooled.checked_mul(3)?)?;
-                Some((per_sample, columns))
-            }
-            Architecture::DeepConvnet { input_dim: [c, h, w], hidden_size, output_size, .. } => {
-                let (mut channels, mut h, mut w) = (*c, *h, *w);
-                let (mut values, mut largest_columns) = (0u64, 0u64);
-                for (i, &(filters, pad)) in super::deep_conv_net::CONVOLUTIONS.iter().enumerate() {
-                    let (oh, ow) = (conv_output(h, 3, 1, pad)?, conv_output(w, 3, 1, pad)?);
-                    let (conv, columns) = convolution([channels, h, w], 3, filters, oh, ow)?;
-                    values = values.checked_add(conv)?;
-                    largest_columns = largest_columns.max(columns);
-                    (channels, h, w) = (filters, oh, ow);
-                    if i % 2 == 1 {
-                        (h, w) = (h / 2, w / 2);
-                        let pooled = (channels as u64).checked_mul(h as u64)?.checked_mul(w as u64)?;
-                        values = values.checked_add(pooled.checked_mul(3)?)?;
-                    }
-                }
-                Some((values.checked_add(dense(&[0, *hidden_size, *output_size])?)?, largest_columns))
-            }
-        }
+        let layers = self.layers().ok()?;
+        let input = self.input_shape().iter().product();
+        Some((activation_values(input, &layers)?, largest_columns(&layers)?))
     }
 
     /// The bytes training takes with mini-batches of `batch` (and the accuracies measured
@@ -161,21 +110,6 @@ impl Architecture {
             )),
         }
     }
-}
-
-/// The activations of one sample through affine layers of `widths` (the first is the input).
-fn dense(widths: &[usize]) -> Option<u64> {
-    let (input, rest) = widths.split_first()?;
-    rest.iter().try_fold(*input as u64, |sum, &w| sum.checked_add((w as u64).checked_mul(8)?))
-}
-
-/// The activations of one sample in a convolution of `f` filters of `k`x`k` over `c`x`h`x`w`
-/// giving `oh`x`ow`, and the columns of one image.
-fn convolution([c, h, w]: [usize; 3], k: usize, f: usize, oh: usize, ow: usize) -> Option<(u64, u64)> {
-    let input = (c as u64).checked_mul(h as u64)?.checked_mul(w as u64)?;
-    let positions = (oh as u64).checked_mul(ow as u64)?;
-    let per_sample = input.checked_add(positions.checked_mul(4)?.checked_mul(f as u64)?)?;
-    Some((per_sample, positions.checked_mul(c as u64)?.checked_mul((k * k) as u64)?))
 }
 
 /// The cores a pass shares its images out to.

@@ -6,6 +6,7 @@
 
 mod architecture;
 mod deep_conv_net;
+mod layer_spec;
 mod memory_cost;
 mod multi_layer_net;
 mod simple_conv_net;
@@ -15,6 +16,7 @@ mod two_layer_net;
 pub use architecture::Architecture;
 pub(crate) use deep_conv_net::CONVOLUTIONS as DEEP_CONVOLUTIONS;
 pub use deep_conv_net::{DeepConvNet, DeepConvNetConfig};
+pub use layer_spec::LayerSpec;
 pub use memory_cost::{EVAL_ACTIVATION_BYTES, MEMORY_BUDGET_BYTES};
 pub use multi_layer_net::{Activation, Head, MultiLayerNet, MultiLayerNetConfig};
 pub use simple_conv_net::{SimpleConvNet, SimpleConvNetConfig};
@@ -34,7 +36,9 @@ use crate::{Error, Float, SeededRng};
 /// A parameter's name and an array of the same shape: a gradient, as the book's `grads` dict.
 pub type NamedArrays<T> = Vec<(String, ArrayD<T>)>;
 
-/// What every network of the book can do. Implementors give their layers; the rest is shared.
+/// What every network of the book can do: its `predict`, `loss`, `accuracy`, `gradient`,
+/// `numerical_gradient` and `params`. Implementors give their layers; the rest is shared. The
+/// trainer's extras are [`Trainable`]'s.
 pub trait Network<T: Float>: Send {
     /// The network's name as the book writes it (`"TwoLayerNet"`).
     fn name(&self) -> &'static str;
@@ -57,48 +61,14 @@ pub trait Network<T: Float>: Send {
         self.forward_input(Input::Dense(x), train)
     }
 
-    /// [`Network::forward`] for an input that may come as sparse rows (see [`Input`]).
-    fn forward_input(&mut self, x: Input<T>, train: bool) -> Result<ArrayD<T>> {
-        check_input(self.name(), &self.input_shape(), &x.shape())?;
-        let (layers, _) = self.layers();
-        let Some((first, rest)) = layers.split_first_mut() else { return Ok(x.into_dense()) };
-        let y = first.forward_input(x, train);
-        Ok(rest.iter_mut().fold(y, |y, layer| layer.forward(y, train)))
-    }
-
     /// The scores `(N, C)` for a batch `x` (before the loss layer's softmax), in inference mode.
     fn predict(&mut self, x: &ArrayD<T>) -> Result<ArrayD<T>> {
         self.forward(x.clone(), false)
     }
 
-    /// The network's output for a batch `x`, through its loss layer's output: class
-    /// probabilities for a softmax head, the raw outputs for a regression.
-    fn probabilities(&mut self, x: &ArrayD<T>) -> Result<ArrayD<T>> {
-        let y = self.predict(x)?;
-        let (_, last_layer) = self.layers();
-        Ok(last_layer.output(y))
-    }
-
     /// The loss for inputs `x` and targets `t` (one-hot rows or class indices), in inference mode.
     fn loss(&mut self, x: &ArrayD<T>, t: &dyn AsTargets<T>) -> Result<T> {
         self.loss_in_mode(Input::Dense(x.clone()), t, false)
-    }
-
-    /// The loss in training (`train = true`) or inference mode.
-    fn loss_in_mode(&mut self, x: Input<T>, t: &dyn AsTargets<T>, train: bool) -> Result<T> {
-        let n = x.shape().first().copied().unwrap_or(0);
-        let y = self.forward_input(x, train)?;
-        let t = t.as_targets();
-        if t.len() != n {
-            return Err(Error::shape(
-                format!("{} targets", self.name()),
-                format!("{n} targets, one per input sample"),
-                format!("{} targets", t.len()),
-            ));
-        }
-        t.check_against(y.shape(), self.name())?;
-        let (_, last_layer) = self.layers();
-        Ok(last_layer.forward(y, t))
     }
 
     /// The fraction of samples whose largest score is at their target class.
@@ -115,18 +85,6 @@ pub trait Network<T: Float>: Send {
     /// Forward in training mode, then backward: every layer's gradients are filled. Returns the loss.
     fn backprop(&mut self, x: ArrayD<T>, t: &dyn AsTargets<T>) -> Result<T> {
         self.backprop_input(Input::Dense(x), t)
-    }
-
-    /// [`Network::backprop`] for an input that may come as sparse rows (see [`Input`]).
-    fn backprop_input(&mut self, x: Input<T>, t: &dyn AsTargets<T>) -> Result<T> {
-        let loss = self.loss_in_mode(x, t, true)?;
-        let (layers, last_layer) = self.layers();
-        let mut dout = last_layer.backward();
-        if let Some((first, rest)) = layers.split_first_mut() {
-            dout = rest.iter_mut().rev().fold(dout, |dout, layer| layer.backward(dout));
-            first.backward_params(dout); // the input's gradient is nobody's business
-        }
-        Ok(loss)
     }
 
     /// The gradients of the loss by backpropagation, by parameter name (the book's `gradient`).
@@ -147,6 +105,70 @@ pub trait Network<T: Float>: Send {
             grads.push((name, ArrayD::from_shape_vec(shape, grad).expect("one value per element")));
         }
         Ok(grads)
+    }
+
+    /// Every parameter with its gradient, named as the book: the k-th layer with weights
+    /// gives `Wk`, `bk`; layers after it without weights number theirs `k` too.
+    fn params(&mut self) -> Vec<Param<'_, T>> {
+        let (layers, _) = self.layers();
+        let numbers = layer_numbers(layers);
+        let mut params = Vec::new();
+        for (layer, k) in layers.iter_mut().zip(numbers) {
+            params.extend(layer.params().into_iter().map(|p| Param { name: format!("{}{k}", p.name), ..p }));
+        }
+        params
+    }
+}
+
+/// What the trainer, the checkpoints and the applications need of a network beyond the book's
+/// methods: inputs as sparse rows, the loss in either mode, weight decay, the state with its
+/// buffers and random generators, snapshots, and class probabilities. Every [`Network`] has
+/// them (`use mitbadak::nets::Trainable` to call them; the prelude has it).
+pub trait Trainable<T: Float>: Network<T> {
+    /// [`Network::forward`] for an input that may come as sparse rows (see [`Input`]).
+    fn forward_input(&mut self, x: Input<T>, train: bool) -> Result<ArrayD<T>> {
+        check_input(self.name(), &self.input_shape(), &x.shape())?;
+        let (layers, _) = self.layers();
+        let Some((first, rest)) = layers.split_first_mut() else { return Ok(x.into_dense()) };
+        let y = first.forward_input(x, train);
+        Ok(rest.iter_mut().fold(y, |y, layer| layer.forward(y, train)))
+    }
+
+    /// The network's output for a batch `x`, through its loss layer's output: class
+    /// probabilities for a softmax head, the raw outputs for a regression.
+    fn probabilities(&mut self, x: &ArrayD<T>) -> Result<ArrayD<T>> {
+        let y = self.predict(x)?;
+        let (_, last_layer) = self.layers();
+        Ok(last_layer.output(y))
+    }
+
+    /// The loss in training (`train = true`) or inference mode.
+    fn loss_in_mode(&mut self, x: Input<T>, t: &dyn AsTargets<T>, train: bool) -> Result<T> {
+        let n = x.shape().first().copied().unwrap_or(0);
+        let y = self.forward_input(x, train)?;
+        let t = t.as_targets();
+        if t.len() != n {
+            return Err(Error::shape(
+                format!("{} targets", self.name()),
+                format!("{n} targets, one per input sample"),
+                format!("{} targets", t.len()),
+            ));
+        }
+        t.check_against(y.shape(), self.name())?;
+        let (_, last_layer) = self.layers();
+        Ok(last_layer.forward(y, t))
+    }
+
+    /// [`Network::backprop`] for an input that may come as sparse rows (see [`Input`]).
+    fn backprop_input(&mut self, x: Input<T>, t: &dyn AsTargets<T>) -> Result<T> {
+        let loss = self.loss_in_mode(x, t, true)?;
+        let (layers, last_layer) = self.layers();
+        let mut dout = last_layer.backward();
+        if let Some((first, rest)) = layers.split_first_mut() {
+            dout = rest.iter_mut().rev().fold(dout, |dout, layer| layer.backward(dout));
+            first.backward_params(dout); // the input's gradient is nobody's business
+        }
+        Ok(loss)
     }
 
     /// The central difference for elements `indices` (in memory order) of parameter number
@@ -189,18 +211,6 @@ pub trait Network<T: Float>: Send {
         T::from_f64(0.5) * l * penalty
     }
 
-    /// Every parameter with its gradient, named as the book: the k-th layer with weights
-    /// gives `Wk`, `bk`; layers after it without weights number theirs `k` too.
-    fn params(&mut self) -> Vec<Param<'_, T>> {
-        let (layers, _) = self.layers();
-        let numbers = layer_numbers(layers);
-        let mut params = Vec::new();
-        for (layer, k) in layers.iter_mut().zip(numbers) {
-            params.extend(layer.params().into_iter().map(|p| Param { name: format!("{}{k}", p.name), ..p }));
-        }
-        params
-    }
-
     /// Everything that makes the network what it is, named and numbered as
     /// [`Network::params`]: parameters, and buffers such as batch normalisation's statistics.
     fn state(&mut self) -> Vec<(String, ArrayViewMutD<'_, T>)> {
@@ -214,18 +224,18 @@ pub trait Network<T: Float>: Send {
     }
 
     /// The random generators of the layers that draw (dropout), in layer order: with
-    /// [`Network::state`], all a checkpoint needs to make the network go on as it would have.
+    /// [`Trainable::state`], all a checkpoint needs to make the network go on as it would have.
     fn rngs_mut(&mut self) -> Vec<&mut SeededRng> {
         let (layers, _) = self.layers();
         layers.iter_mut().filter_map(|layer| layer.rng_mut()).collect()
     }
 
-    /// A copy of [`Network::state`]: what an evaluation on another thread, or a checkpoint, needs.
+    /// A copy of [`Trainable::state`]: what an evaluation on another thread, or a checkpoint, needs.
     fn snapshot(&mut self) -> Vec<ArrayD<T>> {
         self.state().into_iter().map(|(_, value)| value.to_owned()).collect()
     }
 
-    /// Puts a [`Network::snapshot`] back.
+    /// Puts a [`Trainable::snapshot`] back.
     ///
     /// **Errors** if it is not a snapshot of a network of this shape.
     fn restore(&mut self, snapshot: &[ArrayD<T>]) -> Result<()> {
@@ -251,6 +261,8 @@ pub trait Network<T: Float>: Send {
         Ok(())
     }
 }
+
+impl<T: Float, N: Network<T> + ?Sized> Trainable<T> for N {}
 
 /// `Σ w²`, in eight running sums: one sum waits on each addition in turn, and took 8% of a
 /// training step of the book's 6×100 network with weight decay (perf); eight take 1.5%.

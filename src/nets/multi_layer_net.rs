@@ -13,6 +13,7 @@ use crate::layers::{
 
 /// The activation after each hidden layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Activation {
     /// `max(0, x)`.

@@ -33,6 +33,7 @@ use crate::atomic::write_atomic;
 use crate::error::Result;
 use crate::layers::{BatchNormalization, DropoutMode};
 use crate::model_file::{ARCHITECTURE_KEY, FORMAT_KEY};
+use crate::nets::Trainable;
 use crate::nets::{Architecture, DEEP_CONVOLUTIONS, DropoutConfig, Head, Network};
 use proto::{
     AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,

@@ -65,22 +65,31 @@ impl<T> Default for OptimizerState<'_, T> {
     }
 }
 
-/// The optimizers by name, as the command line takes them.
+/// The optimizers by name, as the command line takes them (`--optimizer adagrad`): [`Sgd`],
+/// [`Momentum`], [`Nesterov`], [`AdaGrad`], [`RmsProp`], [`Adam`], [`AdamW`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum OptimizerName {
-    /// [`Sgd`].
+    /// Stochastic gradient descent: W -= lr·dW.
+    #[cfg_attr(feature = "cli", value(name = "sgd"))]
     Sgd,
-    /// [`Momentum`].
+    /// SGD with momentum 0.9.
+    #[cfg_attr(feature = "cli", value(name = "momentum"))]
     Momentum,
-    /// [`Nesterov`].
+    /// Nesterov's accelerated gradient.
+    #[cfg_attr(feature = "cli", value(name = "nesterov"))]
     Nesterov,
-    /// [`AdaGrad`].
+    /// AdaGrad: each parameter's rate shrinks with its squared gradients.
+    #[cfg_attr(feature = "cli", value(name = "adagrad"))]
     AdaGrad,
-    /// [`RmsProp`].
+    /// RMSprop: AdaGrad with a decaying average.
+    #[cfg_attr(feature = "cli", value(name = "rmsprop"))]
     RmsProp,
-    /// [`Adam`].
+    /// Adam: momentum and RMSprop, with bias correction.
+    #[cfg_attr(feature = "cli", value(name = "adam"))]
     Adam,
-    /// [`AdamW`].
+    /// AdamW: Adam with decoupled weight decay (PyTorch's).
+    #[cfg_attr(feature = "cli", value(name = "adamw"))]
     AdamW,
 }
 

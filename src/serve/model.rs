@@ -13,8 +13,8 @@ use crate::classify::{Classification, classify};
 use crate::error::Result;
 use crate::model_file::load_model;
 use crate::nets::{Architecture, Network};
-use crate::plot::{ACCURACY_FILE, LOSS_FILE};
 use crate::preprocess::SIDE;
+use crate::runs::{ACCURACY_FILE, LOSS_FILE};
 
 /// A model ready to serve: a classifier of 28x28 images.
 pub struct ServedModel {

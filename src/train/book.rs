@@ -12,12 +12,14 @@
 //!     if i % iter_per_epoch == 0: train_acc, test_acc = accuracy(...)
 //! ```
 
+use super::batch::input_batch;
 use super::evaluate::evaluate;
 use super::sampler::{choose_batch, iter_per_epoch};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::layers::Input;
 use crate::nets::Network;
+use crate::nets::Trainable;
 use crate::optim::Optimizer;
 use crate::{BATCH_STREAM, rng_stream};
 
@@ -66,7 +68,7 @@ pub fn train_epochs(
     let mut i = 0;
     while curves.train_acc.len() < setup.epochs {
         let batch_mask = choose_batch(&mut batches, train.len(), setup.batch_size);
-        let x_batch: Input<f32> = train.input_batch(&batch_mask, &input_shape);
+        let x_batch: Input<f32> = input_batch(train, &batch_mask, &input_shape);
         network.backprop_input(x_batch, &train.labels_of(&batch_mask))?;
         if weight_decay > 0.0 {
             network.apply_weight_decay(weight_decay);

@@ -34,6 +34,7 @@ use crate::data::Mnist;
 use crate::error::{Result, shape_str};
 use crate::limited_read::read_safetensors;
 use crate::model_file::{ARCHITECTURE_KEY, FORMAT_KEY, TRAINING_STATE_PREFIX};
+use crate::nets::Trainable;
 use crate::nets::{Architecture, Network};
 use crate::optim::Optimizer;
 use crate::tensor_file::{TensorBytes, serialize_sorted};

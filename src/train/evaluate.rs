@@ -5,11 +5,13 @@
 
 use std::ops::Range;
 
+use super::batch::input_batch;
 use super::history::Evaluation;
 use crate::Error;
 use crate::data::{Dataset, Mnist};
 use crate::error::Result;
 use crate::nets::Network;
+use crate::nets::Trainable;
 use crate::targets::argmax;
 
 /// Images evaluated per forward pass: enough to amortise the per-call work, few enough that
@@ -55,7 +57,7 @@ fn count_correct(
     input_shape: &[usize],
 ) -> Result<usize> {
     let indices: Vec<usize> = chunk.collect();
-    let y = network.forward_input(data.input_batch(&indices, input_shape), false)?;
+    let y = network.forward_input(input_batch(data, &indices, input_shape), false)?;
     let classes = y.len() / indices.len().max(1);
     let y = y.into_shape_with_order((indices.len(), classes)).expect("scores are (N, C)");
     Ok(indices.iter().zip(y.rows()).filter(|&(&i, row)| argmax(row) == data.labels[i] as usize).count())

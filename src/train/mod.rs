@@ -21,15 +21,17 @@
 //! | `config` | [`TrainConfig`], [`Sampling`] | `batch_size`, `iters_num` |
 //! | `history` | [`History`], [`Evaluation`], [`Progress`] | `train_loss_list`, `train_acc_list` |
 //! | `sampler` | drawing the batches: [`choose_batch`], [`iter_per_epoch`] | `np.random.choice` |
+//! | `batch` | gathering them, sparse or dense: [`input_batch`] | `x_train[batch_mask]` |
 //! | `evaluate` | accuracy in chunks: [`evaluate`] | `network.accuracy` |
 //! | `pipeline` | the helper thread: batches ahead, measurements on a snapshot | |
 //! | [`checkpoint`] | what a checkpoint file holds, and reading it back | |
 //! | `checkpoint_writer` | when checkpoints are written, in order | |
 //!
-//! The files depend on each other one way only: `config`, `history` and `sampler` on nothing
-//! here; `evaluate` and `checkpoint` on those; `pipeline` and `book` on `evaluate` and
-//! `sampler`; `checkpoint_writer` on `checkpoint` and `pipeline`; `trainer` on all.
+//! The files depend on each other one way only: `config`, `history`, `sampler` and `batch` on
+//! nothing here; `evaluate` and `checkpoint` on those; `pipeline` and `book` on `evaluate`,
+//! `sampler` and `batch`; `checkpoint_writer` on `checkpoint` and `pipeline`; `trainer` on all.
 
+mod batch;
 pub mod book;
 pub mod checkpoint;
 mod checkpoint_writer;
@@ -40,6 +42,7 @@ mod pipeline;
 mod sampler;
 mod trainer;
 
+pub use batch::input_batch;
 pub use book::{AccuracyCurves, EpochTraining, train_epochs};
 pub use config::{Sampling, TrainConfig};
 pub use evaluate::{EVAL_CHUNK, evaluate};

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! training loop  --snapshot (iteration, weights)-->  helper: twin network, Measuring
-//!                <--Batch (x, t, sampler position)--  helper: Sampler, Dataset::input_batch
+//!                <--Batch (x, t, sampler position)--  helper: Sampler, input_batch
 //!                <--Evaluation----------------------
 //! ```
 
@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use ndarray::ArrayD;
 
+use super::batch::input_batch;
 use super::config::TrainConfig;
 use super::evaluate::Measuring;
 use super::history::{Evaluation, History, Progress};
@@ -23,6 +24,7 @@ use super::sampler::Sampler;
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::layers::Input;
+use crate::nets::Trainable;
 use crate::nets::{Architecture, Network};
 use crate::seeded_rng;
 
@@ -101,7 +103,7 @@ impl<'a> Helper<'a> {
                     made += 1;
                     let batch_mask = self.sampler.next_batch();
                     let mut x = if self.config.augment.is_none() {
-                        self.data.train.input_batch(&batch_mask, &self.input_shape)
+                        input_batch(&self.data.train, &batch_mask, &self.input_shape)
                     } else {
                         let mut x = self.data.train.batch(&batch_mask, &self.input_shape);
                         let image = self.data.train.image_shape;

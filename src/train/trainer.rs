@@ -19,6 +19,7 @@ use crate::Error;
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::nets::Network;
+use crate::nets::Trainable;
 use crate::optim::Optimizer;
 
 /// Trains `network` on `data.train` with `optimizer`, measuring accuracy on both splits

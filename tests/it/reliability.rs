@@ -3,13 +3,11 @@
 //! refused with what to do, before anything large is allocated.
 #![cfg(unix)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Run, idx_bytes, mitbadak, write_dataset};
+use crate::common::{Run, idx_bytes, mitbadak, write_dataset};
 use mitbadak::nets::SimpleConvNetConfig;
 
 fn path_str(path: &Path) -> &str {

@@ -1,7 +1,7 @@
 //! Model files: what is saved comes back, files of other networks are refused with a reason,
 //! and the book's reference weights reach the book's accuracy.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -4,11 +4,11 @@
 //! and none may allocate what a header merely claims: a counting allocator measures the
 //! peak each call reaches, on this thread.
 //!
-//! `PROPTEST_CASES=200000 cargo test --release --test fuzz` fuzzes for longer; the
+//! `PROPTEST_CASES=200000 cargo test --release --test it fuzz::` fuzzes for longer; the
 //! committed default is proptest's 256 cases a target. Crashes found became the
 //! `regression_*` tests at the end.
 
-mod common;
+use crate::common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -19,6 +19,7 @@ use mitbadak::data::Mnist;
 use mitbadak::data::idx::read_idx;
 use mitbadak::layers::DropoutMode;
 use mitbadak::model_file::model_from_bytes;
+use mitbadak::nets::Trainable;
 use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head};
 use mitbadak::preprocess::{decode_image, to_mnist};
 use mitbadak::seeded_rng;

@@ -3,11 +3,12 @@
 //! network gets wrong (`misclassified_mnist`), its accuracy with 16-bit weights
 //! (`half_float_network`), and model files written and read in F16 and BF16.
 
-mod common;
+use crate::common;
 
 use mitbadak::data::{Dataset, Mnist};
 use mitbadak::inspect::*;
 use mitbadak::model_file::{Dtype, load_model, save_model_as};
+use mitbadak::nets::Trainable;
 use mitbadak::nets::{Architecture, Network, SimpleConvNet, SimpleConvNetConfig};
 use mitbadak::seeded_rng;
 use mitbadak::tiles::{Layout, grid_png};

@@ -3,16 +3,15 @@
 //! the resumed run ends with the unbroken run's weights and metrics.
 #![cfg(unix)]
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::mitbadak;
+use crate::common::mitbadak;
 use mitbadak::checkpoint::read_checkpoint;
 use mitbadak::model_file::load_model;
+use mitbadak::nets::Trainable;
 
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()

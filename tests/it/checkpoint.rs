@@ -2,7 +2,7 @@
 //! where the unbroken run ends; a checkpoint refuses another run's settings or data; a
 //! diverging run keeps its last good checkpoint.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -10,6 +10,7 @@ use mitbadak::checkpoint::read_checkpoint;
 use mitbadak::data::Mnist;
 use mitbadak::layers::DropoutMode;
 use mitbadak::model_file::load_model;
+use mitbadak::nets::Trainable;
 use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head, Network};
 use mitbadak::optim::{Optimizer, OptimizerName, Schedule};
 use mitbadak::seeded_rng;

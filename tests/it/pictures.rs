@@ -4,7 +4,7 @@
 //! model, trained as `mitbadak train` does, must read at least 95% of them once
 //! [`to_mnist`] has taken the paper away.
 
-mod common;
+use crate::common;
 
 use ab_glyph::{Font, FontRef, PxScale, point};
 use image::{DynamicImage, GrayImage, Luma};
@@ -61,7 +61,7 @@ impl Glyph {
 
 /// The ten digits of the bundled DejaVu Sans, `size` pixels to the em.
 fn font_digits(size: f32) -> Vec<Glyph> {
-    let font = FontRef::try_from_slice(include_bytes!("../assets/DejaVuSans.ttf")).unwrap();
+    let font = FontRef::try_from_slice(include_bytes!("../../assets/DejaVuSans.ttf")).unwrap();
     (0..10)
         .map(|label| {
             let ch = char::from_digit(label as u32, 10).unwrap();

@@ -2,11 +2,11 @@
 //! central differences in f64, the book's trained weights reaching the book's accuracies,
 //! and state (batch normalisation's statistics) surviving a model file.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
-use common::{assert_checks_agree, assert_gradients_agree};
+use crate::common::{assert_checks_agree, assert_gradients_agree};
 use mitbadak::data::Mnist;
 use mitbadak::gradient::gradient_check_sampled;
 use mitbadak::layers::DropoutMode;
@@ -44,7 +44,7 @@ fn simple_convnet_gradients_agree() {
 /// h = 1e-4 in an early weight moves all of them, and in most draws one of them crosses its
 /// kink (a pre-activation through 0, two maxima trading places), where a central difference
 /// is meaningless. These seeds (weights 13, images 14, biases away from 0) draw a network and
-/// images where none does; the layers themselves are checked one by one in tests/layers.rs.
+/// images where none does; the layers themselves are checked one by one in tests/it/layers.rs.
 #[test]
 fn deep_convnet_gradients_agree_with_and_without_batch_norm() {
     for batch_norm in [false, true] {

@@ -2,7 +2,7 @@
 //! /api/predict` against `mitbadak predict`, each bad request, and a bounded load test
 //! (`cargo test --release --test serve -- --nocapture` prints its latencies).
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

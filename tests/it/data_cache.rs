@@ -1,11 +1,9 @@
 //! The data cache beside a data set's `.gz` files: a second load reads it, and gets the same
 //! data as the files hold; a cache that is damaged, cut short or of other files is passed over.
 
-mod common;
-
 use std::path::Path;
 
-use common::{gzip, idx_bytes};
+use crate::common::{gzip, idx_bytes};
 use mitbadak::data::Mnist;
 use mitbadak::data::cache::CACHE_FILE;
 

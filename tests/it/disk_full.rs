@@ -4,12 +4,10 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::mitbadak;
+use crate::common::mitbadak;
 
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()

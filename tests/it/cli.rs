@@ -1,10 +1,10 @@
 //! Every subcommand, run as the built binary: exit codes, what it prints, what it writes.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::mitbadak;
+use crate::common::mitbadak;
 
 fn png_size(path: &Path) -> (u32, u32) {
     let image = image::open(path).unwrap_or_else(|e| panic!("{} does not decode: {e}", path.display()));

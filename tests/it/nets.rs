@@ -1,9 +1,7 @@
 //! Networks: gradients by backpropagation against central differences, the book's numbers,
 //! seeding, and errors on inputs and labels that do not fit.
 
-mod common;
-
-use common::assert_gradients_agree;
+use crate::common::assert_gradients_agree;
 use mitbadak::Error;
 use mitbadak::gradient::gradient_check;
 use mitbadak::nets::*;

@@ -1,13 +1,14 @@
 //! The IDX reader and the data-set loader: what they accept and what they refuse, and that
 //! every refusal names the file.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::{gzip, idx_bytes, write_dataset};
+use crate::common::{gzip, idx_bytes, write_dataset};
 use mitbadak::data::Mnist;
 use mitbadak::data::idx::read_idx;
+use mitbadak::train::input_batch;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -145,13 +146,13 @@ fn sparse_and_dense_batches_of_a_data_set_hold_the_same_pixels() {
     let data = Mnist::load(&common::mnist_dir()).unwrap();
     let indices = [0, 59_999, 7, 7, 31_337];
     let dense = data.train.batch(&indices, &[784]);
-    match data.train.input_batch(&indices, &[784]) {
+    match input_batch(&data.train, &indices, &[784]) {
         Input::Sparse(rows) => assert_eq!(rows.to_dense(), dense.as_slice().unwrap()),
         Input::Dense(_) => panic!("MNIST is sparse enough for sparse rows"),
     }
     // a network whose input has several axes gets the dense array
     assert!(
-        matches!(data.train.input_batch(&indices, &[1, 28, 28]), Input::Dense(x) if x.shape() == [5, 1, 28, 28])
+        matches!(input_batch(&data.train, &indices, &[1, 28, 28]), Input::Dense(x) if x.shape() == [5, 1, 28, 28])
     );
     assert_eq!(data.train.image(0).iter().filter(|&&p| p != 0).count(), 166);
     assert!((data.train.density() - 0.1918).abs() < 1e-3, "{}", data.train.density());

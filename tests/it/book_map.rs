@@ -2,7 +2,7 @@
 //! book's repository has a row; every example it names exists, names the script, and holds
 //! (in its source, where its doc comment says what it prints) each value the row says it
 //! prints; every `mitbadak` command parses with today's flags; every test and `src/` path it
-//! names exists. The examples' numbers are asserted by `tests/book.rs` and `tests/inspect.rs`
+//! names exists. The examples' numbers are asserted by `tests/it/book.rs` and `tests/it/inspect.rs`
 //! through the library functions they call, so this test needs no example to be built.
 
 use std::path::Path;
@@ -149,18 +149,18 @@ fn every_command_parses_and_every_named_test_and_file_exists() {
                     args.join(" "),
                     String::from_utf8_lossy(&output.stderr)
                 );
-            } else if let Some(rest) = command.strip_prefix("cargo test --release --test ") {
-                let [file, name] = rest.split_whitespace().collect::<Vec<_>>()[..] else {
+            } else if let Some(rest) = command.strip_prefix("cargo test --release --test it ") {
+                let Some((file, name)) = rest.trim().split_once("::") else {
                     panic!(
-                        "{}: expected `cargo test --release --test FILE NAME`, got {command:?}",
+                        "{}: expected `cargo test --release --test it FILE::NAME`, got {command:?}",
                         row.script
                     )
                 };
                 let source =
-                    std::fs::read_to_string(root().join("tests").join(format!("{file}.rs"))).unwrap();
+                    std::fs::read_to_string(root().join("tests/it").join(format!("{file}.rs"))).unwrap();
                 assert!(
                     source.contains(&format!("fn {name}(")),
-                    "{}: tests/{file}.rs has no {name}",
+                    "{}: tests/it/{file}.rs has no {name}",
                     row.script
                 );
             } else if command.starts_with("src/") || command.starts_with("data/") {

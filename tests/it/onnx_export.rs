@@ -2,14 +2,13 @@
 //! weight, and `mitbadak export`'s errors. ONNX Runtime's numbers against `mitbadak predict`
 //! and `eval` are checked by tests/onnx/check.py, which `.ci/run` runs.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{mitbadak, reference_file};
+use crate::common::{mitbadak, reference_file};
 use mitbadak::layers::DropoutMode;
 use mitbadak::model_file::{Dtype, save_model};
+use mitbadak::nets::Trainable;
 use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head, Network};
 use mitbadak::onnx::proto::{ModelProto, TensorProto};
 use mitbadak::onnx::{IR_VERSION, OPSET, to_onnx};

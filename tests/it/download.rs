@@ -3,7 +3,7 @@
 //! binary run where no data is, as an installed `mitbadak` is.
 #![cfg(feature = "download")]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -3,7 +3,7 @@
 //! Where the book's full setup would take too long for a test, a test runs part of it and
 //! says which: fewer iterations, scales or trials, or the first 2000 test images.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

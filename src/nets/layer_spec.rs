@@ -1,0 +1,206 @@
+//! Each network described once: the list of its layers with their shapes
+//! (`Architecture::layers`), from which what a network costs is counted before it is built:
+//! its state (`Architecture::check`), and the memory of a pass (`memory_cost.rs`). A
+//! test builds every kind of network and holds its layers and its state to the list.
+//!
+//! ```text
+//! layer                      state values          activations per sample (upper estimate)
+//! Affine a -> b              a·b + b               8·b   its output and gradient, and the activation,
+//!                                                        batch norm and dropout after it with their masks
+//! Convolution (c,h,w) -> (f,oh,ow), k x k
+//!                            f·c·k² + f            c·h·w + 4·f·oh·ow   the kept input, outputs, the
+//!                                                        ReLU after it, gradients
+//! Pooling -> (c,oh,ow)       0                     3·c·oh·ow
+//! BatchNormalization of n    4·n (γ, β, running mean and variance)
+//! Relu, Sigmoid, Dropout     0                     (counted with the layer before)
+//! ```
+//!
+//! plus the network's input when its first layer is affine (a convolution keeps its own), and
+//! once per core, whatever the batch, a convolution's columns of one image: `c·k²·oh·ow`.
+
+/// One layer of a network, with the shapes it maps: [`super::Architecture::layers`] lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerSpec {
+    /// [`crate::layers::Affine`]: `x (N, input) · W (input, output) + b (output,)`.
+    Affine {
+        /// Values in.
+        input: usize,
+        /// Values out.
+        output: usize,
+    },
+    /// [`crate::layers::Convolution`] of `filters` filters `size`x`size`.
+    Convolution {
+        /// `(C, H, W)` in.
+        input: [usize; 3],
+        /// `(FN, OH, OW)` out.
+        output: [usize; 3],
+        /// The filters' side.
+        size: usize,
+    },
+    /// [`crate::layers::Pooling`], 2x2 max with stride 2.
+    Pooling {
+        /// `(C, OH, OW)` out.
+        output: [usize; 3],
+    },
+    /// [`crate::layers::BatchNormalization`] over `features` values.
+    BatchNormalization {
+        /// Values normalised (per sample, or channels after a convolution).
+        features: usize,
+    },
+    /// [`crate::layers::Relu`].
+    Relu,
+    /// [`crate::layers::Sigmoid`].
+    Sigmoid,
+    /// [`crate::layers::Dropout`].
+    Dropout,
+}
+
+impl LayerSpec {
+    /// The layer's name, as its [`crate::layers::Layer::name`] says.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LayerSpec::Affine { .. } => "Affine",
+            LayerSpec::Convolution { .. } => "Convolution",
+            LayerSpec::Pooling { .. } => "Pooling",
+            LayerSpec::BatchNormalization { .. } => "BatchNormalization",
+            LayerSpec::Relu => "Relu",
+            LayerSpec::Sigmoid => "Sigmoid",
+            LayerSpec::Dropout => "Dropout",
+        }
+    }
+
+    /// The values in the layer's state (parameters, and batch normalisation's statistics),
+    /// or `None` when the count overflows.
+    pub fn state_values(&self) -> Option<usize> {
+        match *self {
+            LayerSpec::Affine { input, output } => input.checked_mul(output)?.checked_add(output),
+            LayerSpec::Convolution { input: [c, _, _], output: [f, _, _], size } => {
+                f.checked_mul(c)?.checked_mul(size.checked_mul(size)?)?.checked_add(f)
+            }
+            LayerSpec::BatchNormalization { features } => features.checked_mul(4),
+            LayerSpec::Pooling { .. } | LayerSpec::Relu | LayerSpec::Sigmoid | LayerSpec::Dropout => Some(0),
+        }
+    }
+
+    /// The `f32` values the layer's activations of one sample take in a forward and backward
+    /// pass (an upper estimate; see the module's table), or `None` when the count overflows.
+    pub fn activation_values(&self) -> Option<u64> {
+        match *self {
+            LayerSpec::Affine { output, .. } => (output as u64).checked_mul(8),
+            LayerSpec::Convolution { input, output: [f, oh, ow], .. } => {
+                let positions = (oh as u64).checked_mul(ow as u64)?;
+                volume(input)?.checked_add(positions.checked_mul(4)?.checked_mul(f as u64)?)
+            }
+            LayerSpec::Pooling { output } => volume(output)?.checked_mul(3),
+            LayerSpec::BatchNormalization { .. }
+            | LayerSpec::Relu
+            | LayerSpec::Sigmoid
+            | LayerSpec::Dropout => Some(0),
+        }
+    }
+
+    /// The `f32` values of the layer's columns of one image (a convolution's `c·k²·oh·ow`; 0
+    /// for the others), or `None` when the count overflows.
+    pub fn column_values(&self) -> Option<u64> {
+        match *self {
+            LayerSpec::Convolution { input: [c, _, _], output: [_, oh, ow], size } => (oh as u64)
+                .checked_mul(ow as u64)?
+                .checked_mul(c as u64)?
+                .checked_mul((size as u64).checked_mul(size as u64)?),
+            _ => Some(0),
+        }
+    }
+}
+
+/// `c·h·w`, or `None` when it overflows.
+fn volume([c, h, w]: [usize; 3]) -> Option<u64> {
+    (c as u64).checked_mul(h as u64)?.checked_mul(w as u64)
+}
+
+/// The values in the state of a network of `layers`, or `None` when the count overflows.
+pub fn state_values(layers: &[LayerSpec]) -> Option<usize> {
+    layers.iter().try_fold(0usize, |sum, layer| sum.checked_add(layer.state_values()?))
+}
+
+/// The `f32` values the activations of one sample take in a network of `layers` taking
+/// `input` values a sample, or `None` when the count overflows.
+pub fn activation_values(input: usize, layers: &[LayerSpec]) -> Option<u64> {
+    // an affine first layer shares its input with the caller; a convolution counts its own
+    let kept_input = match layers.first() {
+        Some(LayerSpec::Affine { .. }) => input as u64,
+        _ => 0,
+    };
+    layers.iter().try_fold(kept_input, |sum, layer| sum.checked_add(layer.activation_values()?))
+}
+
+/// The largest columns of one image in a network of `layers`, or `None` when the count
+/// overflows.
+pub fn largest_columns(layers: &[LayerSpec]) -> Option<u64> {
+    layers.iter().try_fold(0u64, |largest, layer| Some(largest.max(layer.column_values()?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::DropoutMode;
+    use crate::nets::{Activation, Architecture, DropoutConfig, Head, SimpleConvNetConfig, Trainable};
+
+    /// A network of each kind and option: the book's, and others.
+    fn networks() -> Vec<Architecture> {
+        let dropout = Some(DropoutConfig { ratio: 0.15, mode: DropoutMode::Book });
+        let mlp = |activation, head, batch_norm, dropout| Architecture::Mlp {
+            input_size: 7,
+            hidden_size_list: vec![5, 4, 3],
+            output_size: 2,
+            activation,
+            head,
+            batch_norm,
+            dropout,
+        };
+        vec![
+            Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 },
+            mlp(Activation::Relu, Head::SoftmaxCrossEntropy, false, None),
+            mlp(Activation::Sigmoid, Head::SigmoidMse, true, dropout),
+            mlp(Activation::Relu, Head::IdentityMse, true, None),
+            Architecture::ch03_sample_network(),
+            Architecture::simple_convnet([1, 28, 28], 10),
+            SimpleConvNetConfig { input_dim: [3, 11, 9], pad: 2, stride: 2, ..Default::default() }
+                .architecture(),
+            Architecture::deep_convnet([1, 28, 28], 10, Architecture::deep_convnet_dropout(), false),
+            Architecture::deep_convnet([2, 9, 13], 3, None, true),
+        ]
+    }
+
+    #[test]
+    fn every_network_is_built_as_its_description_says() {
+        for architecture in networks() {
+            let layers = architecture.layers().unwrap();
+            let mut network = architecture.build::<f32, _>(None, &mut crate::seeded_rng(0));
+            let (built, _) = network.layers();
+            let names: Vec<&str> = built.iter().map(|layer| layer.name()).collect();
+            let described: Vec<&str> = layers.iter().map(LayerSpec::name).collect();
+            assert_eq!(names, described, "{}", architecture.describe());
+            for (layer, spec) in built.iter_mut().zip(&layers) {
+                let held: usize = layer.state().iter().map(|(_, values)| values.len()).sum();
+                assert_eq!(Some(held), spec.state_values(), "{spec:?} of {}", architecture.describe());
+            }
+            let held: usize = network.state().iter().map(|(_, values)| values.len()).sum();
+            assert_eq!(architecture.check().unwrap(), held, "{}", architecture.describe());
+        }
+    }
+
+    #[test]
+    fn the_book_s_deep_conv_net_is_counted_layer_by_layer() {
+        let deep = Architecture::deep_convnet([1, 28, 28], 10, None, false);
+        let layers = deep.layers().unwrap();
+        // conv 16 · conv 16 · pool 14 · conv 32 · conv 32 (pad 2) · pool 8 · conv 64 · conv 64 · pool 4
+        assert_eq!(layers[4], LayerSpec::Pooling { output: [16, 14, 14] });
+        assert_eq!(layers[7], LayerSpec::Convolution { input: [32, 14, 14], output: [32, 16, 16], size: 3 });
+        assert_eq!(layers[15], LayerSpec::Affine { input: 64 * 4 * 4, output: 50 });
+        let weights = 16 * 9 + 16 * 16 * 9 + 16 * 32 * 9 + 32 * 32 * 9 + 32 * 64 * 9 + 64 * 64 * 9;
+        let biases = 16 + 16 + 32 + 32 + 64 + 64;
+        assert_eq!(deep.check().unwrap(), weights + biases + 1024 * 50 + 50 + 50 * 10 + 10);
+        // the largest columns: the second convolution's, 16 channels of 3x3 at 28x28 positions
+        assert_eq!(largest_columns(&layers), Some(16 * 9 * 28 * 28));
+    }
+}
