@@ -36,13 +36,13 @@ run() {
 
 for round in $(seq "$rounds"); do
     echo "round $round of $rounds" >&2
-    run mitbadak target/release/mitbadak train --out "$work/run"
+    run mitbadak target/release/mitbadak train --out "$work/run" --overwrite
     run numpy "$python" "$bench_dir/numpy_twolayer.py"
     run pytorch "$python" "$bench_dir/torch_twolayer.py"
 done
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(grep -oE 'avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')"
-echo "the seed's job (TwoLayerNet 784-50-10, SGD lr 0.1, batch 100, 10000 iterations, accuracy on all 70000 images every epoch), whole process, median of $rounds runs:"
+echo "the book's ch05/train_neuralnet.py job (TwoLayerNet 784-50-10, SGD lr 0.1, batch 100, 10000 iterations, accuracy on all 70000 images every epoch), whole process, median of $rounds runs:"
 "$python" - "$work" <<'PY'
 import statistics, sys
 work = sys.argv[1]
