@@ -98,8 +98,8 @@ fn dense<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>, accu
 /// `c (+)= a · b` as `threads` products over slices of the inner dimension, one a core,
 /// summed: `Σ_p a[i][p]·b[p][j]` is the sum of its parts over `p`. For a small output of a long
 /// sum (SimpleConvNet's `x·W1`, `(100, 4320)·(4320, 100)`), where `gemm`'s own threads share the
-/// output, which is too small to share well: about twice as fast on 2 cores
-/// (`benches/matmul.rs`).
+/// output, which is too small to share well: on 2 cores about twice as fast as `gemm`'s own
+/// threads (docs/performance.md; `benches/matmul.rs` times this function on the shape).
 fn dense_split_inner<T: Float>(
     a: ArrayView2<T>,
     b: ArrayView2<T>,
