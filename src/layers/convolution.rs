@@ -21,11 +21,13 @@
 //! Either way backward lays the windows out again from the kept input: that costs less than
 //! storing them (tens of MB for a batch of DeepConvNet).
 
+use std::mem::MaybeUninit;
+
 use ndarray::{Array1, Array4, ArrayD, ArrayView2, ArrayViewMut2, Dim, Ix4};
 use rayon::prelude::*;
 
 use super::im2col::{PaddedPlanes, Windows};
-use super::{Layer, Param, per_core, zeros_par};
+use super::{Layer, Param, per_core, written, zeros_par};
 use crate::Float;
 use crate::matmul::gemm_into;
 use crate::matmul::shifted::{GradientOperands, ShiftedRows, gradient_of, round_positions};
@@ -153,7 +155,7 @@ impl<T: Float> Convolution<T> {
         };
         // a group of images from `first`: dWᵀ += Σ col · dout[n]ᵀ, db += Σ dout[n], and each
         // dx[n] from the turned filters
-        let step = |mut g: Scratch<T>, (first, dx): (usize, Option<&mut [T]>)| {
+        let step = |mut g: Scratch<T>, (first, dx): (usize, Option<&mut [MaybeUninit<T>]>)| {
             let images = group.min(n - first);
             let douts = dout[first * out_image..][..images * out_image].chunks_exact(out_image);
             for (j, dout) in douts.clone().enumerate() {
@@ -179,7 +181,7 @@ impl<T: Float> Convolution<T> {
                 for (dout, dx) in douts.zip(dx.chunks_exact_mut(image)) {
                     back.fill(dout, &mut g.back);
                     turned.product(&g.back, back.positions(), &mut g.back_grid, back_span);
-                    back.read_outputs(&g.back_grid, back_span, dx, false);
+                    back.write_outputs(&g.back_grid, back_span, dx, None);
                 }
             }
             g
@@ -190,11 +192,15 @@ impl<T: Float> Convolution<T> {
             a
         };
         let (sums, dx) = if want_dx {
-            let mut dx = zeros_par(self.x.raw_dim());
-            let groups = dx.as_slice_mut().expect("new").par_chunks_mut((group * image).max(1));
-            let sums =
-                groups.enumerate().map(|(i, dx)| (i * group, Some(dx))).fold(new, step).reduce(new, add);
-            (sums, Some(dx))
+            let mut sums = None;
+            let write = |dx: &mut [MaybeUninit<T>]| {
+                let groups = dx.par_chunks_mut((group * image).max(1)).enumerate();
+                sums = Some(groups.map(|(i, dx)| (i * group, Some(dx))).fold(new, step).reduce(new, add));
+            };
+            // SAFETY: the groups' images tile dx, and write_outputs writes every value of each
+            // image's (C, H, W) planes (it asserts whole planes).
+            let dx = unsafe { written(self.x.raw_dim(), write) };
+            (sums.expect("written calls write"), Some(dx))
         } else {
             let groups = (0..n).into_par_iter().step_by(group);
             (groups.map(|first| (first, None)).fold(new, step).reduce(new, add), None)
@@ -259,23 +265,24 @@ impl<T: Float> Convolution<T> {
         let ((oh, ow), positions) = (planes.output(), planes.positions());
         let span = round_positions(positions);
         let w_rows = ShiftedRows::new(self.w.iter().copied().collect(), planes.offsets());
-        let mut out = zeros_par(Dim([n, fn_, oh, ow]));
         let x = self.x.as_slice().expect("row-major");
         let image = x.len() / n.max(1);
-        let images = out.as_slice_mut().expect("new").par_chunks_mut((fn_ * oh * ow).max(1));
-        images.zip(x.par_chunks(image.max(1))).with_min_len(per_core(n)).for_each_init(
-            || (vec![T::zero(); planes.buffer_len(span)], vec![T::zero(); fn_ * span]),
-            |(buffer, grid), (out, x)| {
-                planes.fill(x, buffer);
-                w_rows.product(buffer, positions, grid, span);
-                planes.read_outputs(grid, span, out, false);
-                // each filter's bias
-                out.chunks_exact_mut(oh * ow)
-                    .zip(&self.b)
-                    .for_each(|(plane, &b)| plane.iter_mut().for_each(|v| *v += b));
-            },
-        );
-        out
+        let b = self.b.to_vec();
+        let write = |out: &mut [MaybeUninit<T>]| {
+            let images = out.par_chunks_mut((fn_ * oh * ow).max(1));
+            images.zip(x.par_chunks(image.max(1))).with_min_len(per_core(n)).for_each_init(
+                || (vec![T::zero(); planes.buffer_len(span)], vec![T::zero(); fn_ * span]),
+                |(buffer, grid), (out, x)| {
+                    planes.fill(x, buffer);
+                    w_rows.product(buffer, positions, grid, span);
+                    // out[n] = W · col + b, each filter's plane written whole
+                    planes.write_outputs(grid, span, out, Some(&b));
+                },
+            );
+        };
+        // SAFETY: the images' (FN, OH, OW) outputs tile the array, and write_outputs writes
+        // every value of each (it asserts whole planes).
+        unsafe { written(Dim([n, fn_, oh, ow]), write) }
     }
 
     /// The forward pass by laying each image's windows out ([`Windows`]).

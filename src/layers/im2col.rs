@@ -4,6 +4,8 @@
 //! becomes `(N·OH·OW, C·FH·FW)`, with `OH = (H + 2·pad - FH) / stride + 1` (and `OW` alike).
 //! `col2im` goes back, adding up the values of windows that overlap.
 
+use std::mem::MaybeUninit;
+
 use ndarray::{Array2, Array4, ArrayView4};
 
 use crate::Float;
@@ -324,20 +326,30 @@ impl PaddedPlanes {
         }
     }
 
-    /// Reads the outputs `(M, OH, OW)` off `grid`, whose row `m` starts at `m · stride`: adds
-    /// them to `out` (`add`) or writes them.
+    /// Writes the outputs `(M, OH, OW)` off `grid`, whose row `m` starts at `m · stride`, into
+    /// `out`, plus `bias[m]` when given: every value of `out` is written, so it needs no clearing
+    /// first (it may be fresh memory).
     ///
-    /// **Panics** if a slice is too short.
-    pub fn read_outputs<T: Float>(&self, grid: &[T], stride: usize, out: &mut [T], add: bool) {
+    /// **Panics** if `out` is not whole `(OH, OW)` planes, `bias` has not one value per plane,
+    /// or `grid` is short.
+    pub fn write_outputs<T: Float>(
+        &self,
+        grid: &[T],
+        stride: usize,
+        out: &mut [MaybeUninit<T>],
+        bias: Option<&[T]>,
+    ) {
         let ((oh, ow), line) = (self.output(), self.line());
+        let planes = out.len() / (oh * ow).max(1);
+        assert_eq!(out.len(), planes * oh * ow, "PaddedPlanes::write_outputs: out is not whole planes");
+        assert!(bias.is_none_or(|b| b.len() == planes), "PaddedPlanes::write_outputs: a bias per plane");
         for (m, out) in out.chunks_exact_mut(oh * ow).enumerate() {
+            let b = bias.map_or(T::zero(), |b| b[m]);
             let rows = grid[m * stride..][..oh * line].chunks_exact(line);
             for (out, row) in out.chunks_exact_mut(ow).zip(rows) {
-                if add {
-                    out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
-                } else {
-                    out.copy_from_slice(&row[..ow]);
-                }
+                out.iter_mut().zip(row).for_each(|(o, &v)| {
+                    o.write(v + b);
+                });
             }
         }
     }

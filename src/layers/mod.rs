@@ -144,6 +144,23 @@ pub(crate) fn per_core(items: usize) -> usize {
     items.div_ceil(rayon::current_num_threads()).max(1)
 }
 
+/// A new array of `shape` for kernels that write every value of it: fresh memory, not
+/// cleared first. `write` is given the values as `MaybeUninit` (on one thread; it shares them
+/// out itself). Clearing a conv net's megabytes of outputs only for the kernels to overwrite
+/// them was a pass over memory for nothing.
+///
+/// # Safety
+/// `write` must write every value of the slice it is given.
+pub(crate) unsafe fn written<T, D: ndarray::Dimension>(
+    shape: D,
+    write: impl FnOnce(&mut [std::mem::MaybeUninit<T>]),
+) -> ndarray::Array<T, D> {
+    let mut values = ndarray::Array::<T, D>::uninit(shape);
+    write(values.as_slice_mut().expect("a new array is contiguous"));
+    // SAFETY: the caller's `write` wrote every value.
+    unsafe { values.assume_init() }
+}
+
 /// An array of zeros of `shape`, cleared by all the cores. A conv net's activations and their
 /// gradients are megabytes a batch; `Array::zeros` clears them on one core, which took
 /// several percent of a DeepConvNet step.

@@ -6,12 +6,14 @@
 //! backward: max: dout goes to where the maximum was;  mean: dout / (PH·PW) to every cell
 //! ```
 
+use std::mem::MaybeUninit;
+
 use ndarray::{ArrayD, Dim, Ix4};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::im2col::{output_size, tap_input};
-use super::{Layer, per_core, zeros_par};
+use super::{Layer, per_core, written, zeros_par};
 use crate::Float;
 
 /// How a window is reduced.
@@ -110,18 +112,28 @@ const PADDING: usize = usize::MAX;
 /// Max pooling of one plane `x: (H, W)` into `out: (OH, OW)`, given its `windows` (`padded`
 /// if any of their cells is [`PADDING`]); `arg_max` receives where each maximum was. Padding
 /// reads as 0, as the book's im2col pads, and the first maximum wins, as NumPy's argmax.
-fn max_plane<T: Float>(windows: &[usize], padded: bool, x: &[T], out: &mut [T], arg_max: &mut [usize]) {
+fn max_plane<T: Float>(
+    windows: &[usize],
+    padded: bool,
+    x: &[T],
+    out: &mut [MaybeUninit<T>],
+    arg_max: &mut [usize],
+) {
     let area = windows.len() / out.len().max(1);
     let windows = windows.chunks_exact(area).zip(out.iter_mut().zip(arg_max));
     if padded {
         let value = |cell: usize| if cell == PADDING { T::zero() } else { x[cell] };
         for (cells, (out, arg_max)) in windows {
-            (*out, *arg_max) = first_maximum(cells.iter().map(|&cell| (value(cell), cell)));
+            let (max, at) = first_maximum(cells.iter().map(|&cell| (value(cell), cell)));
+            out.write(max);
+            *arg_max = at;
         }
     } else {
         // no padding in any window (the usual case): no check per cell
         for (cells, (out, arg_max)) in windows {
-            (*out, *arg_max) = first_maximum(cells.iter().map(|&cell| (x[cell], cell)));
+            let (max, at) = first_maximum(cells.iter().map(|&cell| (x[cell], cell)));
+            out.write(max);
+            *arg_max = at;
         }
     }
 }
@@ -130,7 +142,12 @@ fn max_plane<T: Float>(windows: &[usize], padded: bool, x: &[T], out: &mut [T], 
 /// with `H` and `W` even or odd (a last odd line or column is in no window): the four cells
 /// of each window read straight off two lines, with no window list. The same first maximum
 /// as [`max_plane`], which it is tested against; about three times faster.
-fn max_plane_2x2<T: Float>((w, ow): (usize, usize), x: &[T], out: &mut [T], arg_max: &mut [usize]) {
+fn max_plane_2x2<T: Float>(
+    (w, ow): (usize, usize),
+    x: &[T],
+    out: &mut [MaybeUninit<T>],
+    arg_max: &mut [usize],
+) {
     if ow == 0 {
         return;
     }
@@ -142,8 +159,22 @@ fn max_plane_2x2<T: Float>((w, ow): (usize, usize), x: &[T], out: &mut [T], arg_
             let cells = [(line0[left], top + left), (line0[right], top + right)];
             let cells =
                 cells.into_iter().chain([(line1[left], top + w + left), (line1[right], top + w + right)]);
-            (*out, *arg_max) = first_maximum(cells);
+            let (max, at) = first_maximum(cells);
+            out.write(max);
+            *arg_max = at;
         }
+    }
+}
+
+/// The backward pass of [`max_plane_2x2`] on one plane: `dx: (H, W)` is 0 but where a window's
+/// maximum was, which gets the window's `dout`. The plane is cleared while it is in the cache,
+/// then the maxima are set: the windows do not overlap, so nothing is added up.
+fn max_plane_2x2_backward<T: Float>(dout: &[T], arg_max: &[usize], dx: &mut [MaybeUninit<T>]) {
+    dx.iter_mut().for_each(|v| {
+        v.write(T::zero());
+    });
+    for (&at, &d) in arg_max.iter().zip(dout) {
+        dx[at].write(d);
     }
 }
 
@@ -174,39 +205,45 @@ impl<T: Float> Layer<T> for Pooling {
         let x = x.as_standard_layout();
         self.windows = self.windows((h, w));
         let windows = &self.windows;
-        let mut out = zeros_par(Dim([n, c, oh, ow]));
         let planes = (n * c).max(1);
-        let (x_planes, out_planes) = (
-            x.as_slice().expect("row-major").par_chunks(h * w),
-            out.as_slice_mut().expect("new").par_chunks_mut(oh * ow),
-        );
-        match self.kind {
-            PoolingKind::Max => {
-                self.arg_max.resize(n * c * oh * ow, PADDING);
-                let arg_max = self.arg_max.par_chunks_mut(oh * ow);
-                let planes = x_planes.zip(out_planes).zip(arg_max).with_min_len(per_core(planes));
-                // a padded window reads padding from the first one on; without padding, none does
-                let padded = self.pad > 0;
-                if (self.pool_h, self.pool_w, self.stride, self.pad) == (2, 2, 2, 0) {
-                    planes.for_each(|((x, out), arg_max)| max_plane_2x2((w, ow), x, out, arg_max));
-                } else {
-                    planes.for_each(|((x, out), arg_max)| max_plane(windows, padded, x, out, arg_max));
+        let (kind, book_windows) =
+            (self.kind, (self.pool_h, self.pool_w, self.stride, self.pad) == (2, 2, 2, 0));
+        let (pool_h, pool_w, padded) = (self.pool_h, self.pool_w, self.pad > 0);
+        let arg_max = &mut self.arg_max;
+        let write = |out: &mut [MaybeUninit<T>]| {
+            let (x_planes, out_planes) =
+                (x.as_slice().expect("row-major").par_chunks(h * w), out.par_chunks_mut(oh * ow));
+            match kind {
+                PoolingKind::Max => {
+                    arg_max.resize(n * c * oh * ow, PADDING);
+                    let arg_max = arg_max.par_chunks_mut(oh * ow);
+                    let planes = x_planes.zip(out_planes).zip(arg_max).with_min_len(per_core(planes));
+                    // a padded window reads padding from the first one on; without padding, none does
+                    if book_windows {
+                        planes.for_each(|((x, out), arg_max)| max_plane_2x2((w, ow), x, out, arg_max));
+                    } else {
+                        planes.for_each(|((x, out), arg_max)| max_plane(windows, padded, x, out, arg_max));
+                    }
+                }
+                PoolingKind::Average => {
+                    let area = T::from_f64((pool_h * pool_w) as f64);
+                    x_planes.zip(out_planes).with_min_len(per_core(planes)).for_each(|(x, out)| {
+                        for (out, cells) in out.iter_mut().zip(windows.chunks_exact(pool_h * pool_w)) {
+                            out.write(
+                                cells
+                                    .iter()
+                                    .filter(|&&cell| cell != PADDING)
+                                    .fold(T::zero(), |s, &cell| s + x[cell])
+                                    / area,
+                            );
+                        }
+                    });
                 }
             }
-            PoolingKind::Average => {
-                let area = T::from_f64((self.pool_h * self.pool_w) as f64);
-                x_planes.zip(out_planes).with_min_len(per_core(planes)).for_each(|(x, out)| {
-                    for (out, cells) in out.iter_mut().zip(windows.chunks_exact(self.pool_h * self.pool_w)) {
-                        *out = cells
-                            .iter()
-                            .filter(|&&cell| cell != PADDING)
-                            .fold(T::zero(), |s, &cell| s + x[cell])
-                            / area;
-                    }
-                });
-            }
-        }
-        out.into_dyn()
+        };
+        // SAFETY: the planes tile the output, and each kind writes every output of its plane:
+        // one per window, the windows as many as the outputs.
+        unsafe { written(Dim([n, c, oh, ow]), write) }.into_dyn()
     }
 
     /// **Panics** if `dout` is not the shape of the last forward pass's output.
@@ -217,6 +254,16 @@ impl<T: Float> Layer<T> for Pooling {
         assert_eq!(dout.dim(), (n, c, oh, ow), "Pooling::backward: dout is not the last output's shape");
         let dout = dout.as_standard_layout();
         let dout_planes = dout.as_slice().expect("row-major");
+        if self.kind == PoolingKind::Max && (self.pool_h, self.pool_w, self.stride, self.pad) == (2, 2, 2, 0)
+        {
+            let write = |dx: &mut [MaybeUninit<T>]| {
+                let planes = dout_planes.par_chunks(oh * ow).zip(dx.par_chunks_mut(h * w));
+                let planes = planes.zip(self.arg_max.par_chunks(oh * ow)).with_min_len(per_core(n * c));
+                planes.for_each(|((dout, dx), arg_max)| max_plane_2x2_backward(dout, arg_max, dx));
+            };
+            // SAFETY: the planes tile dx, and max_plane_2x2_backward clears each whole plane first
+            return unsafe { written(Dim([n, c, h, w]), write) }.into_dyn();
+        }
         let mut dx = zeros_par(Dim([n, c, h, w]));
         let dx_planes = dx.as_slice_mut().expect("new");
         match self.kind {
