@@ -144,6 +144,21 @@ pub(crate) fn per_core(items: usize) -> usize {
     items.div_ceil(rayon::current_num_threads()).max(1)
 }
 
+/// `Σ f(v)` over `values`, in `LANES` running sums added up at the end: one sum waits on each
+/// addition in turn (4 cycles), several let the compiler use a vector's lanes. The order of the
+/// additions differs from a plain loop's, the same every run.
+pub(crate) fn sum_in_lanes<const LANES: usize, T: Float>(values: &[T], f: impl Fn(T) -> T) -> T {
+    let mut sums = [T::zero(); LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder().iter().fold(T::zero(), |s, &v| s + f(v));
+    for chunk in chunks {
+        for (s, &v) in sums.iter_mut().zip(chunk) {
+            *s += f(v);
+        }
+    }
+    sums.into_iter().fold(rest, |total, s| total + s)
+}
+
 /// A new array of `shape` for kernels that write every value of it: fresh memory, not
 /// cleared first. `write` is given the values as `MaybeUninit` (on one thread; it shares them
 /// out itself). Clearing a conv net's megabytes of outputs only for the kernels to overwrite

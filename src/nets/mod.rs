@@ -264,18 +264,11 @@ pub trait Trainable<T: Float>: Network<T> {
 
 impl<T: Float, N: Network<T> + ?Sized> Trainable<T> for N {}
 
-/// `Σ w²`, in eight running sums: one sum waits on each addition in turn, and took 8% of a
-/// training step of the book's 6×100 network with weight decay (perf); eight take 1.5%.
+/// `Σ w²`, in running sums ([`crate::layers::sum_in_lanes`]): one sum waits on each addition
+/// in turn, and took 8% of a training step of the book's 6×100 network with weight decay (perf);
+/// eight took 1.5%.
 fn sum_of_squares<T: Float>(values: &[T]) -> T {
-    let mut sums = [T::zero(); 8];
-    let chunks = values.chunks_exact(8);
-    let rest = chunks.remainder().iter().fold(T::zero(), |s, &w| s + w * w);
-    for chunk in chunks {
-        for (s, &w) in sums.iter_mut().zip(chunk) {
-            *s += w * w;
-        }
-    }
-    sums.into_iter().fold(rest, |total, s| total + s)
+    crate::layers::sum_in_lanes::<8, _>(values, |w| w * w)
 }
 
 /// The number each layer's parameters get: the count of layers with weights (`W`) so far.
