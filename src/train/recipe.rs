@@ -100,13 +100,13 @@ impl Recipe {
         let book = Recipe::book();
         let adam = book.clone().with_optimizer(OptimizerName::Adam);
         match architecture {
-            Architecture::TwoLayer { .. } | Architecture::Mlp { .. } => book,
-            Architecture::SimpleConvnet { .. } => {
+            Architecture::TwoLayer(_) | Architecture::Mlp(_) => book,
+            Architecture::SimpleConvnet(_) => {
                 Recipe { length: RunLength::Epochs(20), train_eval_size: Some(CONV_TRAIN_EVAL_SIZE), ..adam }
             }
             // the book trains 20 epochs at a constant 0.001 for 99.35%; the learning rate brought
             // down to 0 along a cosine gets there in 8
-            Architecture::DeepConvnet { .. } => Recipe {
+            Architecture::DeepConvnet(_) => Recipe {
                 length: RunLength::Epochs(8),
                 schedule: ScheduleName::Cosine,
                 augment: Augment::SHIFT_ROTATE,
@@ -170,7 +170,7 @@ mod tests {
     fn the_book_s_job_is_the_default_configuration() {
         let config = Recipe::book().config(60_000).unwrap();
         assert_eq!(config, TrainConfig::default());
-        let two_layer = Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 };
+        let two_layer = Architecture::two_layer(784, 50, 10);
         assert_eq!(Recipe::for_network(&two_layer), Recipe::book());
     }
 
