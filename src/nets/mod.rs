@@ -268,8 +268,7 @@ pub trait Trainable<T: Float>: Network<T> {
 impl<T: Float, N: Network<T> + ?Sized> Trainable<T> for N {}
 
 /// `Σ w²`, in running sums ([`crate::layers::sum_in_lanes`]): one sum waits on each addition
-/// in turn, and took 8% of a training step of the book's 6×100 network with weight decay (perf);
-/// eight took 1.5%.
+/// in turn, and was a large share of a step with weight decay (docs/performance.md).
 fn sum_of_squares<T: Float>(values: &[T]) -> T {
     crate::layers::sum_in_lanes::<8, _>(values, |w| w * w)
 }
