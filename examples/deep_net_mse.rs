@@ -26,10 +26,9 @@ fn main() -> mitbadak::Result<()> {
         output_size: 2,
         activation: Activation::Sigmoid,
         head: Head::SigmoidMse,
-        weight_init: Some(WeightInit::Std(0.01)),
         ..Default::default()
     };
-    let mut network = MultiLayerNet::<f64>::new(&config, &mut rng);
+    let mut network = MultiLayerNet::<f64>::with_init(&config, WeightInit::Std(0.01), &mut rng);
     let x = Array2::from_shape_simple_fn((1, 10), || rng.random::<f64>()).into_dyn();
     let t = Array2::from_shape_simple_fn((1, 2), || rng.random::<f64>());
 

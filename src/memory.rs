@@ -3,9 +3,8 @@
 
 /// Asks the C library's `malloc` (glibc) to keep freed memory for the next step rather than
 /// hand it back to the system. By default glibc returns large blocks at once, and every step
-/// then pays a page fault and a page clearing per 4 KiB it allocates again: about 10% of the
-/// CPU time of the conv nets' throughput runs, nearly all of it system time (measured on a
-/// quiet machine). Memory stays bounded by the largest step's need.
+/// then pays a page fault and a page clearing per 4 KiB it allocates again, a good share of
+/// the conv nets' CPU time (docs/performance.md). Memory stays bounded by the largest step's need.
 /// Does nothing on other platforms. Call it once, before the work starts.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

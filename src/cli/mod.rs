@@ -17,7 +17,10 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mitbadak::layers::DropoutMode;
-use mitbadak::nets::{Activation, Architecture, DeepConvNetConfig, DropoutConfig, Head, SimpleConvNetConfig};
+use mitbadak::nets::{
+    Activation, Architecture, DeepConvNetConfig, DropoutConfig, Head, MultiLayerNetConfig,
+    SimpleConvNetConfig,
+};
 
 /// Deep learning from scratch (밑바닥부터 시작하는 딥러닝), in Rust.
 #[derive(Debug, Parser)]
@@ -194,20 +197,16 @@ impl ArchArgs {
         let (rows, cols) = image_shape;
         let input_size = rows * cols;
         Ok(Some(match arch {
-            ArchName::TwoLayer => Architecture::TwoLayer {
-                input_size,
-                hidden_size: one_hidden(50, "two-layer")?,
-                output_size: classes,
-            },
-            ArchName::Mlp => Architecture::Mlp {
+            ArchName::TwoLayer => Architecture::two_layer(input_size, one_hidden(50, "two-layer")?, classes),
+            ArchName::Mlp => Architecture::Mlp(MultiLayerNetConfig {
                 input_size,
                 hidden_size_list: self.hidden.clone().unwrap_or_else(|| vec![100; 4]),
                 output_size: classes,
                 activation: self.activation.unwrap_or(Activation::Relu),
                 head: Head::SoftmaxCrossEntropy,
-                batch_norm: self.batch_norm,
+                use_batchnorm: self.batch_norm,
                 dropout,
-            },
+            }),
             ArchName::SimpleConvnet => SimpleConvNetConfig {
                 input_dim: [1, rows, cols],
                 hidden_size: one_hidden(SimpleConvNetConfig::default().hidden_size, "simple-convnet")?,
@@ -221,7 +220,6 @@ impl ArchArgs {
                 output_size: classes,
                 dropout,
                 batch_norm: self.batch_norm,
-                ..Default::default()
             }
             .architecture(),
         }))

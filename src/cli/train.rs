@@ -11,12 +11,12 @@ use mitbadak::checkpoint::{CheckpointInfo, loss_path, read_checkpoint};
 use mitbadak::data::{Augment, Mnist};
 use mitbadak::model_file::{Dtype, save_model_as};
 use mitbadak::nets::{Architecture, WeightInit};
-use mitbadak::optim::{OptimizerName, Schedule};
+use mitbadak::optim::{OptimizerName, ScheduleName};
 use mitbadak::plot::save_plots;
 use mitbadak::run_lock::RunLock;
 use mitbadak::runs::{ACCURACY_FILE, CHECKPOINT_FILE, LOSS_FILE, MODEL_FILE, RUNS_DIR, new_run_dir};
 use mitbadak::seeded_rng;
-use mitbadak::train::{EVAL_CHUNK, Sampling, TrainConfig, resume, train};
+use mitbadak::train::{EVAL_CHUNK, Recipe, RunLength, Sampling, TrainConfig, resume, train};
 
 use super::interrupt::{self, Interrupted};
 use super::progress::TrainingProgress;
@@ -36,7 +36,7 @@ pub struct TrainArgs {
     /// (times 0.1 at a third and at two thirds of the run) [default: cosine for deep-convnet,
     /// otherwise constant].
     #[arg(long, value_enum)]
-    schedule: Option<ScheduleArg>,
+    schedule: Option<ScheduleName>,
     /// Vary the training images before each step: none, or shift-rotate (each image moved by up
     /// to 2 pixels and turned by up to 10 degrees, drawn from --seed; the book's chapter 8
     /// augmentation) [default: shift-rotate for deep-convnet, otherwise none].
@@ -104,13 +104,6 @@ impl AugmentArg {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ScheduleArg {
-    Constant,
-    Cosine,
-    Step,
-}
-
 /// `0.01` (a standard deviation), `xavier` or `he`.
 fn parse_init(text: &str) -> Result<WeightInit, String> {
     match text {
@@ -121,59 +114,6 @@ fn parse_init(text: &str) -> Result<WeightInit, String> {
             _ => Err(format!(
                 "expected a standard deviation > 0 (the book's 0.01), xavier or he, got {text:?}"
             )),
-        },
-    }
-}
-
-/// What `train` does when a flag is not given: the book's recipe for each network, and for
-/// DeepConvNet a shorter one that reaches the book's accuracy in minutes.
-struct Recipe {
-    optimizer: OptimizerName,
-    epochs: Option<usize>,
-    schedule: ScheduleArg,
-    augment: AugmentArg,
-    /// The training images the train accuracy is measured on (all when `None`).
-    train_eval_size: Option<usize>,
-    /// The test images the test accuracy is measured on after each epoch but the last (all when `None`).
-    test_eval_size: Option<usize>,
-    /// The test accuracy the recipe is meant to reach, and within how many seconds.
-    goal: Option<(f64, f64)>,
-}
-
-/// The train accuracy of the conv nets is measured on this many images each epoch: a pass over
-/// all 60,000 would take them 0.4 (DeepConvNet) to 0.6 (SimpleConvNet) of an epoch's training,
-/// by the throughputs `bench/convnets.sh` measured.
-const CONV_TRAIN_EVAL_SIZE: usize = 10_000;
-
-fn recipe(architecture: &Architecture) -> Recipe {
-    let book = Recipe {
-        optimizer: OptimizerName::Sgd,
-        epochs: None,
-        schedule: ScheduleArg::Constant,
-        augment: AugmentArg::None,
-        train_eval_size: None,
-        test_eval_size: None,
-        goal: None,
-    };
-    match architecture {
-        Architecture::TwoLayer { .. } | Architecture::Mlp { .. } => book,
-        Architecture::SimpleConvnet { .. } => Recipe {
-            optimizer: OptimizerName::Adam,
-            epochs: Some(20),
-            train_eval_size: Some(CONV_TRAIN_EVAL_SIZE),
-            ..book
-        },
-        // the book trains 20 epochs at a constant 0.001 for 99.35%; the learning rate brought
-        // down to 0 along a cosine gets there in 8
-        Architecture::DeepConvnet { .. } => Recipe {
-            optimizer: OptimizerName::Adam,
-            epochs: Some(8),
-            schedule: ScheduleArg::Cosine,
-            augment: AugmentArg::ShiftRotate,
-            // the book's train_deepnet.py measures each epoch on 1000 images of each set
-            train_eval_size: Some(1000),
-            test_eval_size: Some(1000),
-            goal: Some((0.995, 300.0)),
         },
     }
 }
@@ -200,42 +140,30 @@ impl Plan {
     fn from_flags(args: &TrainArgs, data: &Mnist) -> Result<Plan> {
         let (image_shape, classes) = (data.train.image_shape, data.classes);
         let architecture = args.arch.architecture_or(ArchName::TwoLayer, image_shape, classes)?;
-        let recipe = recipe(&architecture);
-        let optimizer = args.optimizer.unwrap_or(recipe.optimizer);
-        let lr = args.lr.unwrap_or(optimizer.default_learning_rate());
+        // the network's recipe (the library's), with what the flags change
+        let mut recipe = Recipe::for_network(&architecture);
+        if let Some(optimizer) = args.optimizer {
+            recipe = recipe.with_optimizer(optimizer);
+        }
+        let lr = args.lr.unwrap_or(recipe.learning_rate);
         if !(lr > 0.0 && lr.is_finite()) {
             bail!("--lr must be a positive number, got {lr}; the book uses 0.1 with SGD");
         }
-        let defaults = TrainConfig::default();
-        let mut config = TrainConfig {
-            batch_size: args.batch_size.unwrap_or(defaults.batch_size),
-            seed: args.seed.unwrap_or(defaults.seed),
-            weight_decay: args.weight_decay.unwrap_or(defaults.weight_decay),
-            train_eval_size: recipe.train_eval_size,
-            test_eval_size: recipe.test_eval_size,
-            augment: args.augment.unwrap_or(recipe.augment).augment(),
-            ..defaults
-        };
         if args.epochs == Some(0) {
             bail!("--epochs must be at least 1: an epoch is one pass over the training set");
         }
-        match (args.iters, args.epochs.or(if args.iters.is_none() { recipe.epochs } else { None })) {
-            (_, Some(epochs)) => {
-                config.sampling = Sampling::ShuffledEpochs;
-                let per_epoch = config.iter_per_epoch(data.train.len());
-                config.iterations = epochs.checked_mul(per_epoch).with_context(|| {
-                    format!(
-                        "--epochs {epochs} at {per_epoch} iterations per epoch is more iterations than can be \
-                         counted ({}); the book trains 20 epochs",
-                        usize::MAX
-                    )
-                })?;
-            }
-            (Some(iters), None) => config.iterations = iters,
-            (None, None) => {}
-        }
-        config.schedule = schedule(args.schedule.unwrap_or(recipe.schedule), config.iterations);
-        config.validate(data.train.len())?;
+        recipe.length = match (args.iters, args.epochs) {
+            (_, Some(epochs)) => RunLength::Epochs(epochs),
+            (Some(iters), None) => RunLength::Iterations(iters),
+            (None, None) => recipe.length,
+        };
+        recipe.batch_size = args.batch_size.unwrap_or(recipe.batch_size);
+        recipe.weight_decay = args.weight_decay.unwrap_or(recipe.weight_decay);
+        recipe.schedule = args.schedule.unwrap_or(recipe.schedule);
+        recipe.augment = args.augment.map_or(recipe.augment, AugmentArg::augment);
+        let config = recipe.config(data.train.len())?;
+        let config = TrainConfig { seed: args.seed.unwrap_or(config.seed), ..config };
+        let optimizer = recipe.optimizer;
         Ok(Plan { architecture, optimizer, lr, config })
     }
 
@@ -277,9 +205,8 @@ impl Plan {
             compare("--lr", lr.to_string(), self.lr.to_string());
         }
         let config = &self.config;
-        if let Some(arg) = args.schedule {
-            let given = schedule(arg, config.iterations);
-            compare("--schedule", schedule_name(&given).into(), schedule_name(&config.schedule).into());
+        if let Some(name) = args.schedule {
+            compare("--schedule", name.name().into(), ScheduleName::of(&config.schedule).name().into());
         }
         if let Some(arg) = args.augment {
             compare("--augment", arg.augment().name(), config.augment.name());
@@ -311,31 +238,15 @@ impl Plan {
 
     /// `SGD lr 0.1, cosine schedule, weight decay 0.01, images shift-rotate`.
     fn describe_optimizer(&self, optimizer_name: &str) -> String {
-        let schedule = match schedule_name(&self.config.schedule) {
-            "constant" => String::new(),
-            name => format!(", {name} schedule"),
+        let schedule = match ScheduleName::of(&self.config.schedule) {
+            ScheduleName::Constant => String::new(),
+            name => format!(", {} schedule", name.name()),
         };
         let decay = self.config.weight_decay;
         let decay = if decay > 0.0 { format!(", weight decay {decay}") } else { String::new() };
         let augment = &self.config.augment;
         let augment = if augment.is_none() { String::new() } else { format!(", images {}", augment.name()) };
         format!("{optimizer_name} lr {}{schedule}{decay}{augment}", self.lr)
-    }
-}
-
-fn schedule(arg: ScheduleArg, iterations: usize) -> Schedule {
-    match arg {
-        ScheduleArg::Constant => Schedule::Constant,
-        ScheduleArg::Cosine => Schedule::Cosine { total: iterations },
-        ScheduleArg::Step => Schedule::Step { every: iterations.div_ceil(3).max(1), gamma: 0.1 },
-    }
-}
-
-fn schedule_name(schedule: &Schedule) -> &'static str {
-    match schedule {
-        Schedule::Constant => "constant",
-        Schedule::Cosine { .. } => "cosine",
-        Schedule::Step { .. } => "step",
     }
 }
 
@@ -512,7 +423,8 @@ impl TrainArgs {
 /// For a run of a recipe with a goal, and none of its settings changed by flags: whether it
 /// reached the goal's test accuracy within its time, data loading included.
 fn report_goal(args: &TrainArgs, architecture: &Architecture, test_acc: f64, seconds: f64) {
-    if let (Some((accuracy, limit)), true) = (recipe(architecture).goal, args.runs_the_recipe()) {
+    if let (Some(goal), true) = (Recipe::for_network(architecture).goal, args.runs_the_recipe()) {
+        let (accuracy, limit) = (goal.test_accuracy, goal.seconds);
         let met = test_acc >= accuracy && seconds <= limit;
         println!(
             "goal of this recipe, test accuracy >= {:.2}% within {:.0} minutes: {} ({:.2}% in {:.1} minutes)",
@@ -608,8 +520,11 @@ fn refuse_finished(out: &Path) -> Result<()> {
 mod tests {
     use clap::Parser;
 
+    use mitbadak::data::{Dataset, Mnist};
+    use mitbadak::train::{Recipe, TrainConfig};
+
     use super::super::{Cli, Command};
-    use super::TrainArgs;
+    use super::{Plan, TrainArgs};
 
     fn train_args(flags: &[&str]) -> TrainArgs {
         let cli = Cli::try_parse_from(["mitbadak", "train"].iter().chain(flags)).unwrap();
@@ -643,5 +558,32 @@ mod tests {
             assert!(!train_args(&[&arch[..], flags].concat()).runs_the_recipe(), "{flags:?}");
         }
         assert!(!train_args(&["--arch", "mlp", "--activation", "sigmoid"]).runs_the_recipe());
+    }
+
+    /// 1200 blank 28x28 images of 10 classes: 12 batches of 100 an epoch.
+    fn blank_mnist() -> Mnist {
+        let mut train = Dataset::new((28, 28));
+        train.push_images(&vec![0; 1200 * 784]);
+        train.labels = (0..1200).map(|i| (i % 10) as u8).collect();
+        let mut test = Dataset::new((28, 28));
+        test.push_images(&vec![0; 10 * 784]);
+        test.labels = (0..10).collect();
+        Mnist { train, test, classes: 10, dir: "blank".into() }
+    }
+
+    #[test]
+    fn train_without_flags_runs_the_library_s_recipe() {
+        let data = blank_mnist();
+        for arch in ["two-layer", "mlp", "simple-convnet", "deep-convnet"] {
+            let plan = Plan::from_flags(&train_args(&["--arch", arch]), &data).unwrap();
+            let recipe = Recipe::for_network(&plan.architecture);
+            assert_eq!((plan.optimizer, plan.lr), (recipe.optimizer, recipe.learning_rate), "{arch}");
+            assert_eq!(plan.config, recipe.config(data.train.len()).unwrap(), "{arch}");
+        }
+        let plan = Plan::from_flags(&train_args(&[]), &data).unwrap();
+        assert_eq!(plan.config, TrainConfig::default());
+        assert_eq!((plan.optimizer, plan.lr), (Recipe::book().optimizer, 0.1));
+        let deep = Plan::from_flags(&train_args(&["--arch", "deep-convnet"]), &data).unwrap();
+        assert_eq!(deep.config.iterations, 8 * 12);
     }
 }

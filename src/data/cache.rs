@@ -1,4 +1,4 @@
-//! A cache of a data set as [`Mnist::load`] holds it (each image's nonzero pixels), kept
+//! A cache of a data set as [`Mnist::load`](super::Mnist::load) holds it (each image's nonzero pixels), kept
 //! beside its `.gz` files: reading it takes a few tens of milliseconds, where decompressing
 //! MNIST's 55 MB takes a tenth of a second. It is only a copy: when it is missing, stale,
 //! unreadable or damaged in any way, the data is read from its files as if there were none
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::Crc;
 
-use super::mnist::{Dataset, MAX_IMAGE_PIXELS, Mnist};
+use super::dataset::{Dataset, MAX_IMAGE_PIXELS};
 use crate::atomic::write_atomic;
 
 /// The cache's file name, in the data directory.
@@ -51,9 +51,9 @@ pub(crate) fn key_of(files: &[PathBuf]) -> Option<Vec<u8>> {
     Some(key)
 }
 
-/// The data set the cache in `dir` holds for `key`, or `None` if there is no such cache or
-/// it is not whole and sound.
-pub(crate) fn read(dir: &Path, key: &[u8]) -> Option<Mnist> {
+/// The training and test splits the cache in `dir` holds for `key`, or `None` if there is no
+/// such cache or it is not whole and sound.
+pub(crate) fn read(dir: &Path, key: &[u8]) -> Option<(Dataset, Dataset)> {
     let file = File::open(dir.join(CACHE_FILE)).ok()?;
     let len = file.metadata().ok()?.len();
     // read a piece at a time into the arrays, without a copy of the whole file
@@ -72,17 +72,17 @@ pub(crate) fn read(dir: &Path, key: &[u8]) -> Option<Mnist> {
     }
     train.0.set_known_pixels_hash(train.1);
     test.0.set_known_pixels_hash(test.1);
-    Some(Mnist::from_splits(train.0, test.0, dir))
+    Some((train.0, test.0))
 }
 
-/// Writes the cache of `mnist` for `key` into `dir`. A directory that cannot be written only
-/// means no cache: the error is returned for the caller to ignore.
-pub(crate) fn write(dir: &Path, key: &[u8], mnist: &Mnist) -> crate::error::Result<()> {
-    let mut bytes =
-        Vec::with_capacity(MAGIC.len() + key.len() + mnist.train.stored_bytes() + mnist.test.stored_bytes());
+/// Writes the cache of the training and test `splits` for `key` into `dir`. A directory
+/// that cannot be written only means no cache: the error is returned for the caller to ignore.
+pub(crate) fn write(dir: &Path, key: &[u8], splits: [&Dataset; 2]) -> crate::error::Result<()> {
+    let stored: usize = splits.iter().map(|split| split.stored_bytes()).sum();
+    let mut bytes = Vec::with_capacity(MAGIC.len() + key.len() + stored);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(key);
-    for split in [&mnist.train, &mnist.test] {
+    for split in splits {
         let (start, position, value) = split.parts();
         bytes.extend_from_slice(&(split.image_shape.0 as u32).to_le_bytes());
         bytes.extend_from_slice(&(split.image_shape.1 as u32).to_le_bytes());

@@ -2,6 +2,7 @@
 
 pub mod augment;
 pub mod cache;
+mod dataset;
 #[cfg(feature = "download")]
 pub mod download;
 pub mod idx;

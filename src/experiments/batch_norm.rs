@@ -77,11 +77,18 @@ pub fn compare_batch_norm(data: &Mnist, config: &BatchNormConfig) -> Result<Vec<
             input_size: train.sample_size(),
             hidden_size_list: config.hidden_size_list.clone(),
             output_size: data.classes,
-            weight_init: Some(WeightInit::Std(std)),
             use_batchnorm,
             ..MultiLayerNetConfig::default()
         };
-        train_with_sgd(&net, config.lr, &train, None, &config.training, 0.0, config.seed)
+        train_with_sgd(
+            (&net, WeightInit::Std(std)),
+            config.lr,
+            &train,
+            None,
+            &config.training,
+            0.0,
+            config.seed,
+        )
     });
     let mut curves = curves.into_iter();
     config

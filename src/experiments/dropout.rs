@@ -65,7 +65,15 @@ pub fn compare_dropout(data: &Mnist, config: &DropoutExperimentConfig) -> Result
             ..MultiLayerNetConfig::default()
         };
         let test = Some(&data.test);
-        let curves = train_with_sgd(&net, config.lr, &train, test, &config.training, 0.0, config.seed)?;
+        let curves = train_with_sgd(
+            (&net, net.default_init()),
+            config.lr,
+            &train,
+            test,
+            &config.training,
+            0.0,
+            config.seed,
+        )?;
         Ok((name, curves))
     })
     .into_iter()

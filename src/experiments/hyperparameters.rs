@@ -109,8 +109,15 @@ pub fn search(data: &Mnist, config: &HyperparametersConfig) -> Result<Vec<Trial>
         ..MultiLayerNetConfig::default()
     };
     parallel_map(draws, config.threads, |(lr, weight_decay)| {
-        let curves =
-            train_with_sgd(&net, lr, &train, Some(&val), &config.training, weight_decay, config.seed)?;
+        let curves = train_with_sgd(
+            (&net, net.default_init()),
+            lr,
+            &train,
+            Some(&val),
+            &config.training,
+            weight_decay,
+            config.seed,
+        )?;
         Ok(Trial { lr, weight_decay, curves })
     })
     .into_iter()

@@ -70,13 +70,13 @@ pub fn compare_inits(data: &Mnist, config: &InitConfig) -> Result<LossCurves> {
                 input_size: data.train.sample_size(),
                 hidden_size_list: config.hidden_size_list.clone(),
                 output_size: data.classes,
-                weight_init: Some(*init),
                 ..MultiLayerNetConfig::default()
             };
             Contender {
                 name: name.clone(),
-                network: Box::new(MultiLayerNet::<f32>::new(
+                network: Box::new(MultiLayerNet::<f32>::with_init(
                     &net,
+                    *init,
                     &mut rng_stream(config.seed, WEIGHT_STREAM),
                 )),
                 optimizer: OptimizerName::Sgd.build(config.lr),

@@ -61,7 +61,6 @@ pub fn compare_optimizers(data: &Mnist, config: &OptimizersConfig) -> Result<Los
         input_size: data.train.sample_size(),
         hidden_size_list: config.hidden_size_list.clone(),
         output_size: data.classes,
-        weight_init: Some(WeightInit::He),
         ..MultiLayerNetConfig::default()
     };
     let contenders = config
@@ -71,8 +70,9 @@ pub fn compare_optimizers(data: &Mnist, config: &OptimizersConfig) -> Result<Los
             let optimizer = name.build::<f32>(lr);
             Contender {
                 name: optimizer.name().to_string(),
-                network: Box::new(MultiLayerNet::<f32>::new(
+                network: Box::new(MultiLayerNet::<f32>::with_init(
                     &net,
+                    WeightInit::He,
                     &mut rng_stream(config.seed, WEIGHT_STREAM),
                 )),
                 optimizer,

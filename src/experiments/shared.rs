@@ -13,7 +13,7 @@ use crate::atomic::write_atomic;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::nets::Trainable;
-use crate::nets::{MultiLayerNet, MultiLayerNetConfig, Network};
+use crate::nets::{MultiLayerNet, MultiLayerNetConfig, Network, WeightInit};
 use crate::optim::{Optimizer, OptimizerName};
 use crate::plot::{Corner, Figure, Line, Marker, Panel, figure_png};
 use crate::train::{AccuracyCurves, EpochTraining, choose_batch, input_batch, train_epochs};
@@ -282,12 +282,12 @@ fn bessel_i0(x: f64) -> f64 {
     sum
 }
 
-/// The run of the book's small-data scripts: a `MultiLayerNet` of `net` with weights from
-/// `seed`'s weight stream, trained by SGD at `lr` with [`train_epochs`].
+/// The run of the book's small-data scripts: a `MultiLayerNet` of `net` with weights drawn by
+/// its init from `seed`'s weight stream, trained by SGD at `lr` with [`train_epochs`].
 ///
 /// **Errors** if the network does not take `train`'s images.
 pub(super) fn train_with_sgd(
-    net: &MultiLayerNetConfig,
+    net: (&MultiLayerNetConfig, WeightInit),
     lr: f64,
     train: &Dataset,
     test: Option<&Dataset>,
@@ -295,7 +295,8 @@ pub(super) fn train_with_sgd(
     weight_decay: f64,
     seed: u64,
 ) -> Result<AccuracyCurves> {
-    let mut network = MultiLayerNet::<f32>::new(net, &mut rng_stream(seed, WEIGHT_STREAM));
+    let (net, init) = net;
+    let mut network = MultiLayerNet::<f32>::with_init(net, init, &mut rng_stream(seed, WEIGHT_STREAM));
     let mut optimizer = OptimizerName::Sgd.build::<f32>(lr);
     train_epochs(&mut network, optimizer.as_mut(), train, test, training, weight_decay, seed)
 }

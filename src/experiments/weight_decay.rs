@@ -62,8 +62,15 @@ pub fn compare_weight_decay(data: &Mnist, config: &WeightDecayConfig) -> Result<
             ..MultiLayerNetConfig::default()
         };
         let test = Some(&data.test);
-        let curves =
-            train_with_sgd(&net, config.lr, &train, test, &config.training, weight_decay, config.seed)?;
+        let curves = train_with_sgd(
+            (&net, net.default_init()),
+            config.lr,
+            &train,
+            test,
+            &config.training,
+            weight_decay,
+            config.seed,
+        )?;
         Ok((name, curves))
     })
     .into_iter()

@@ -9,15 +9,14 @@
 //!
 //! [`SparseRows::t_dot_into`] is the same kernel on `aᵀ`: the nonzeros sorted by column once
 //! ([`SparseRows::index_columns`], a counting sort), so that row `p` of `xᵀ·dout` is summed in
-//! registers from rows of `dout`, and written once. For the ch05 job's batch that takes 36 µs,
-//! against 72 µs (in the same benchmark, before) for scattering each `a[r][p]·b[r, :]` into row
-//! `p` of `c` (a load and a store of a row of `c` per nonzero); the sort takes 33 µs, which the
-//! training loop spends on the thread that makes the batches. The sums run over the same
-//! terms in the same order either way, so the results are the same floats.
+//! registers from rows of `dout`, and written once: half the time of scattering each
+//! `a[r][p]·b[r, :]` into row `p` of `c` (a load and a store of a row of `c` per nonzero). The
+//! sort runs on the thread that makes the batches. The sums run over the same terms in the
+//! same order either way, so the results are the same floats.
 //!
-//! The rows of `b` that `x·W` visits at random stay in the L2 cache (`W1` is 157 KB). Tiling
-//! them into L1, as a dense GEMM blocks K, was measured twice: its bookkeeping cost more than
-//! it saved (46 µs against 41 µs for the ch05 job's `x·W1`). The nonzeros of a dense row are
+//! The rows of `b` that `x·W` visits at random stay in the L2 cache (`W1` is 157 KB); tiling
+//! them into L1, as a dense GEMM blocks K, cost more in bookkeeping than it saved. (The
+//! figures are in docs/performance.md.) The nonzeros of a dense row are
 //! found 8 at a time with a vector compare and a table of permutations. Everything is
 //! written once over `simd::Simd` and runs with AVX-512 or AVX2+FMA where the CPU has them.
 //!
@@ -278,7 +277,7 @@ impl SparseRows {
     /// `t = selfᵀ`, into `t`'s memory, by a counting sort: rows are visited in order, so each
     /// column's nonzeros come out in row order. Its stores land all over `t` and take most of
     /// its time; marking each column's rows in a bitmap kept in L1 first, and reading the
-    /// columns off it, was measured slower (55 µs against 36 µs for the ch05 job's batch).
+    /// columns off it, was slower (docs/performance.md).
     fn transpose_into(&self, t: &mut SparseRows) {
         let nonzeros = self.col.len();
         (t.rows, t.cols, t.columns_indexed) = (self.cols, self.rows, false);

@@ -79,9 +79,9 @@ impl Architecture {
     ///
     /// ```
     /// use mitbadak::nets::Architecture;
-    /// let book = Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 };
+    /// let book = Architecture::two_layer(784, 50, 10);
     /// assert!(book.check_memory(Some(100), 500).is_ok());
-    /// let huge = Architecture::TwoLayer { input_size: 784, hidden_size: 1_350_000, output_size: 10 };
+    /// let huge = Architecture::two_layer(784, 1_350_000, 10);
     /// let e = huge.check_memory(Some(100), 500).unwrap_err().to_string();
     /// assert!(e.contains("needs about 44.1 GiB to train with batches of 100"), "{e}");
     /// ```

@@ -1,6 +1,10 @@
-//! Networks built from layers: the book's `TwoLayerNet` (chapters 4-5) and `MultiLayerNet`.
+//! Networks built from layers: the book's `TwoLayerNet` (chapters 4-5), `MultiLayerNet`,
+//! `SimpleConvNet` and `DeepConvNet`.
 //!
 //! A network is its `layers` in order and a `last_layer` that gives the loss, as in the book.
+//! Each network's config (`TwoLayerNetConfig` ...) is its one description: it lists the
+//! network's layers ([`LayerSpec`]), from which the network is built and its parameters and
+//! memory are counted; an [`Architecture`] (what a model file keeps) holds the config.
 //! The [`Network`] trait holds the methods every network shares (`predict`, `loss`,
 //! `accuracy`, `gradient`, `numerical_gradient`, `params`), written once.
 
@@ -14,14 +18,13 @@ mod simple_net;
 mod two_layer_net;
 
 pub use architecture::Architecture;
-pub(crate) use deep_conv_net::CONVOLUTIONS as DEEP_CONVOLUTIONS;
 pub use deep_conv_net::{DeepConvNet, DeepConvNetConfig};
-pub use layer_spec::LayerSpec;
+pub use layer_spec::{LayerSpec, build_layers, draw_weights};
 pub use memory_cost::{EVAL_ACTIVATION_BYTES, MEMORY_BUDGET_BYTES};
 pub use multi_layer_net::{Activation, Head, MultiLayerNet, MultiLayerNetConfig};
 pub use simple_conv_net::{SimpleConvNet, SimpleConvNetConfig};
 pub use simple_net::SimpleNet;
-pub use two_layer_net::TwoLayerNet;
+pub use two_layer_net::{TwoLayerNet, TwoLayerNetConfig};
 
 use ndarray::{Array1, Array2, ArrayD, ArrayViewMutD};
 use rand_distr::{Distribution, StandardNormal};
@@ -265,8 +268,7 @@ pub trait Trainable<T: Float>: Network<T> {
 impl<T: Float, N: Network<T> + ?Sized> Trainable<T> for N {}
 
 /// `Σ w²`, in running sums ([`crate::layers::sum_in_lanes`]): one sum waits on each addition
-/// in turn, and took 8% of a training step of the book's 6×100 network with weight decay (perf);
-/// eight took 1.5%.
+/// in turn, and was a large share of a step with weight decay (docs/performance.md).
 fn sum_of_squares<T: Float>(values: &[T]) -> T {
     crate::layers::sum_in_lanes::<8, _>(values, |w| w * w)
 }

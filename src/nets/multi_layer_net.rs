@@ -4,12 +4,11 @@
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
-use super::{Architecture, DropoutConfig, Network, WeightInit, check_weight_chain, gaussian};
-use crate::Float;
+use super::layer_spec::{LayerSpec, at_least_one, build_layers, check_dropout, draw_weights};
+use super::{Architecture, DropoutConfig, Network, WeightInit, check_weight_chain};
 use crate::error::Result;
-use crate::layers::{
-    Affine, BatchNormalization, Dropout, Layer, LossLayer, MeanSquaredError, Relu, Sigmoid, SoftmaxWithLoss,
-};
+use crate::layers::{Layer, LossLayer, MeanSquaredError, SoftmaxWithLoss};
+use crate::{Error, Float};
 
 /// The activation after each hidden layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,10 +55,10 @@ impl Head {
     }
 }
 
-/// The shape and initialisation of a [`MultiLayerNet`]. `Default` is the book's chapter 6
-/// network: 784 - 100×4 - 10, ReLU, He initialisation, softmax with cross-entropy, without
-/// batch normalisation or dropout (the book's `MultiLayerNetExtend` adds them).
-#[derive(Debug, Clone, PartialEq)]
+/// The shape of a [`MultiLayerNet`]. `Default` is the book's chapter 6 network: 784 -
+/// 100×4 - 10, ReLU, softmax with cross-entropy, without batch normalisation or dropout (the
+/// book's `MultiLayerNetExtend` adds them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MultiLayerNetConfig {
     /// Values per input sample.
     pub input_size: usize,
@@ -71,11 +70,12 @@ pub struct MultiLayerNetConfig {
     pub activation: Activation,
     /// The output and its loss.
     pub head: Head,
-    /// How weights are drawn; `None` picks He for ReLU and Xavier for sigmoid, as the book.
-    pub weight_init: Option<WeightInit>,
-    /// Batch normalisation after each hidden affine layer (the book's `use_batchnorm`).
+    /// Batch normalisation after each hidden affine layer (the book's `use_batchnorm`; a
+    /// model file's `batch_norm`).
+    #[serde(rename = "batch_norm", default)]
     pub use_batchnorm: bool,
     /// Dropout after each hidden activation (the book's `use_dropout`, `dropout_ration`).
+    #[serde(default)]
     pub dropout: Option<DropoutConfig>,
 }
 
@@ -87,10 +87,76 @@ impl Default for MultiLayerNetConfig {
             output_size: 10,
             activation: Activation::Relu,
             head: Head::SoftmaxCrossEntropy,
-            weight_init: None,
             use_batchnorm: false,
             dropout: None,
         }
+    }
+}
+
+impl MultiLayerNetConfig {
+    /// The network's layers, its loss layer aside: `Affine - [BatchNormalization] -
+    /// activation - [Dropout]` for each hidden layer, then `Affine` (and `Sigmoid` for the
+    /// sigmoid head).
+    ///
+    /// **Errors** if a size is 0 or the dropout ratio is not in [0, 1).
+    pub fn layers(&self) -> Result<Vec<LayerSpec>> {
+        at_least_one(&[("input_size", self.input_size), ("output_size", self.output_size)])?;
+        if let Some(k) = self.hidden_size_list.iter().position(|&h| h == 0) {
+            return Err(Error::invalid(
+                "architecture",
+                format!("hidden layer {} has 0 units: every layer needs at least one", k + 1),
+            ));
+        }
+        check_dropout(&self.dropout)?;
+        let widths: Vec<usize> = std::iter::once(self.input_size)
+            .chain(self.hidden_size_list.iter().copied())
+            .chain([self.output_size])
+            .collect();
+        let mut layers = Vec::new();
+        for (k, pair) in widths.windows(2).enumerate() {
+            layers.push(LayerSpec::Affine { input: pair[0], output: pair[1] });
+            if k + 2 < widths.len() {
+                // the book's order: Affine, BatchNorm, activation, Dropout
+                if self.use_batchnorm {
+                    layers.push(LayerSpec::BatchNormalization { features: pair[1] });
+                }
+                layers.push(match self.activation {
+                    Activation::Relu => LayerSpec::Relu,
+                    Activation::Sigmoid => LayerSpec::Sigmoid,
+                });
+                layers.extend(self.dropout.map(LayerSpec::Dropout));
+            }
+        }
+        if self.head == Head::SigmoidMse {
+            layers.push(LayerSpec::Sigmoid);
+        }
+        Ok(layers)
+    }
+
+    /// How the book draws this network's weights: He for ReLU, Xavier for sigmoid.
+    pub fn default_init(&self) -> WeightInit {
+        match self.activation {
+            Activation::Relu => WeightInit::He,
+            Activation::Sigmoid => WeightInit::Xavier,
+        }
+    }
+
+    /// `MultiLayerNet 784-100-100-10 (ReLU, batch norm, dropout 0.15, softmax with cross-entropy)`.
+    pub fn describe(&self) -> String {
+        let sizes: Vec<String> = std::iter::once(&self.input_size)
+            .chain(&self.hidden_size_list)
+            .chain(std::iter::once(&self.output_size))
+            .map(|s| s.to_string())
+            .collect();
+        let mut extras = vec![self.activation.describe().to_string()];
+        if self.use_batchnorm {
+            extras.push("batch norm".into());
+        }
+        if let Some(d) = self.dropout {
+            extras.push(format!("dropout {}", d.ratio));
+        }
+        extras.push(self.head.describe().into());
+        format!("MultiLayerNet {} ({})", sizes.join("-"), extras.join(", "))
     }
 }
 
@@ -117,29 +183,27 @@ pub struct MultiLayerNet<T: Float> {
 }
 
 impl<T: Float> MultiLayerNet<T> {
-    /// A network with weights drawn by `config.weight_init` from `rng`, and zero biases.
+    /// A network with weights drawn from `rng` as the book does (He for ReLU, Xavier for
+    /// sigmoid), and zero biases.
+    ///
+    /// **Panics** if [`MultiLayerNetConfig::layers`] fails.
     pub fn new<R: rand::Rng + ?Sized>(config: &MultiLayerNetConfig, rng: &mut R) -> Self {
-        let init = config.weight_init.unwrap_or(match config.activation {
-            Activation::Relu => WeightInit::He,
-            Activation::Sigmoid => WeightInit::Xavier,
-        });
-        let sizes: Vec<usize> = std::iter::once(config.input_size)
-            .chain(config.hidden_size_list.iter().copied())
-            .chain(std::iter::once(config.output_size))
-            .collect();
-        let weights = sizes
-            .windows(2)
-            .map(|pair| (gaussian(pair[0], pair[1], init.std(pair[0]), rng), Array1::zeros(pair[1])))
-            .collect();
+        Self::with_init(config, config.default_init(), rng)
+    }
+
+    /// A network with weights drawn by `init` from `rng`, and zero biases (the book's
+    /// `weight_init_std`).
+    ///
+    /// **Panics** if [`MultiLayerNetConfig::layers`] fails.
+    pub fn with_init<R: rand::Rng + ?Sized>(
+        config: &MultiLayerNetConfig,
+        init: WeightInit,
+        rng: &mut R,
+    ) -> Self {
+        let specs = config.layers().expect("a network MultiLayerNetConfig::layers accepts");
+        let weights = draw_weights(&specs, init, rng);
         let dropout_seed = rng.next_u64();
-        Self::assemble(
-            weights,
-            config.activation,
-            config.head,
-            config.use_batchnorm,
-            config.dropout,
-            dropout_seed,
-        )
+        Self::assemble(config.clone(), &specs, weights, dropout_seed)
     }
 
     /// A network with the given weights `[(W1, b1), ..., (Wn, bn)]`: the activation after
@@ -151,66 +215,34 @@ impl<T: Float> MultiLayerNet<T> {
         activation: Activation,
         head: Head,
     ) -> Result<Self> {
-        check_weight_chain(&weights)?;
-        Ok(Self::assemble(weights, activation, head, false, None, 0))
-    }
-
-    fn assemble(
-        weights: Vec<(Array2<T>, Array1<T>)>,
-        activation: Activation,
-        head: Head,
-        batch_norm: bool,
-        dropout: Option<DropoutConfig>,
-        dropout_seed: u64,
-    ) -> Self {
-        let input_size = weights[0].0.nrows();
-        let output_size = weights[weights.len() - 1].0.ncols();
-        let hidden_size_list = weights[1..].iter().map(|(w, _)| w.nrows()).collect();
-        let architecture = Architecture::Mlp {
+        let (input_size, output_size) = check_weight_chain(&weights)?;
+        let config = MultiLayerNetConfig {
             input_size,
-            hidden_size_list,
+            hidden_size_list: weights[1..].iter().map(|(w, _)| w.nrows()).collect(),
             output_size,
             activation,
             head,
-            batch_norm,
-            dropout,
+            use_batchnorm: false,
+            dropout: None,
         };
-        let hidden_count = weights.len() - 1;
-        let mut layers: Vec<Box<dyn Layer<T>>> = Vec::new();
-        for (i, (w, b)) in weights.into_iter().enumerate() {
-            let width = w.ncols();
-            layers.push(Box::new(Affine::new(w, b)));
-            if i < hidden_count {
-                // the book's order: Affine, BatchNorm, activation, Dropout
-                if batch_norm {
-                    layers.push(Box::new(BatchNormalization::new(width)));
-                }
-                layers.push(activation_layer(activation));
-                if let Some(dropout) = dropout {
-                    layers.push(Box::new(Dropout::new(
-                        dropout.ratio,
-                        dropout.mode,
-                        dropout_seed.wrapping_add(i as u64),
-                    )));
-                }
-            }
-        }
-        let last_layer: Box<dyn LossLayer<T>> = match head {
-            Head::SoftmaxCrossEntropy => Box::new(SoftmaxWithLoss::new()),
-            Head::IdentityMse => Box::new(MeanSquaredError::new()),
-            Head::SigmoidMse => {
-                layers.push(Box::new(Sigmoid::new()));
-                Box::new(MeanSquaredError::new())
-            }
-        };
-        MultiLayerNet { layers, last_layer, architecture }
+        let specs = config.layers()?;
+        let weights = weights.into_iter().map(|(w, b)| (w.into_dyn(), b)).collect();
+        Ok(Self::assemble(config, &specs, weights, 0))
     }
-}
 
-fn activation_layer<T: Float>(activation: Activation) -> Box<dyn Layer<T>> {
-    match activation {
-        Activation::Relu => Box::new(Relu::new()),
-        Activation::Sigmoid => Box::new(Sigmoid::new()),
+    /// The network of `specs` (`config`'s layers) with `weights`, and its loss layer.
+    fn assemble(
+        config: MultiLayerNetConfig,
+        specs: &[LayerSpec],
+        weights: Vec<(ndarray::ArrayD<T>, Array1<T>)>,
+        dropout_seed: u64,
+    ) -> Self {
+        let layers = build_layers(specs, weights, dropout_seed);
+        let last_layer: Box<dyn LossLayer<T>> = match config.head {
+            Head::SoftmaxCrossEntropy => Box::new(SoftmaxWithLoss::new()),
+            Head::IdentityMse | Head::SigmoidMse => Box::new(MeanSquaredError::new()),
+        };
+        MultiLayerNet { layers, last_layer, architecture: Architecture::Mlp(config) }
     }
 }
 

@@ -1,16 +1,16 @@
 //! The book's `SimpleConvNet` (chapter 7):
 //! `Conv1 - Relu1 - Pool1 - Affine1 - Relu2 - Affine2 - SoftmaxWithLoss`.
 
-use ndarray::Array1;
+use serde::{Deserialize, Serialize};
 
-use super::{Architecture, Network, WeightInit, gaussian, gaussian_array};
-use crate::Float;
-use crate::layers::im2col::output_size;
-use crate::layers::{Affine, Convolution, Layer, LossLayer, Pooling, Relu, SoftmaxWithLoss};
+use super::layer_spec::{LayerSpec, at_least_one, build_layers, conv_output, draw_weights, too_large};
+use super::{Architecture, Network, WeightInit};
+use crate::layers::{Layer, LossLayer, SoftmaxWithLoss};
+use crate::{Error, Float, Result};
 
 /// The shape of a [`SimpleConvNet`]. `Default` is the book's: input `(1, 28, 28)`, 30 filters
-/// of 5x5 without padding, stride 1, a hidden layer of 100, 10 classes, weights N(0, 0.01²).
-#[derive(Debug, Clone, PartialEq)]
+/// of 5x5 without padding, stride 1, a hidden layer of 100, 10 classes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimpleConvNetConfig {
     /// One input sample: `(channels, height, width)`.
     pub input_dim: [usize; 3],
@@ -26,8 +26,6 @@ pub struct SimpleConvNetConfig {
     pub hidden_size: usize,
     /// Classes.
     pub output_size: usize,
-    /// How weights are drawn (the book: a fixed std of 0.01).
-    pub weight_init: WeightInit,
 }
 
 impl Default for SimpleConvNetConfig {
@@ -40,33 +38,69 @@ impl Default for SimpleConvNetConfig {
             stride: 1,
             hidden_size: 100,
             output_size: 10,
-            weight_init: WeightInit::Std(0.01),
         }
     }
 }
 
 impl SimpleConvNetConfig {
-    /// Values out of the pooling layer: `filter_num · (conv_output / 2)²`.
-    pub fn pool_output_size(&self) -> usize {
-        let [_, h, w] = self.input_dim;
-        let (oh, ow) = (
-            output_size(h, self.filter_size, self.stride, self.pad),
-            output_size(w, self.filter_size, self.stride, self.pad),
-        );
-        self.filter_num * (oh / 2) * (ow / 2)
+    /// The network's layers, its loss layer aside: `Convolution - Relu - Pooling - Affine -
+    /// Relu - Affine`.
+    ///
+    /// **Errors** if a size is 0, or the filter and pooling do not fit the input.
+    pub fn layers(&self) -> Result<Vec<LayerSpec>> {
+        let SimpleConvNetConfig { input_dim, filter_num, filter_size, pad, stride, hidden_size, output_size } =
+            *self;
+        let [c, h, w] = input_dim;
+        at_least_one(&[
+            ("input_dim channels", c),
+            ("input_dim height", h),
+            ("input_dim width", w),
+            ("filter_num", filter_num),
+            ("filter_size", filter_size),
+            ("stride", stride),
+            ("hidden_size", hidden_size),
+            ("output_size", output_size),
+        ])?;
+        let conv = conv_output(h, filter_size, stride, pad).zip(conv_output(w, filter_size, stride, pad));
+        let Some((oh, ow)) = conv.filter(|&(oh, ow)| oh >= 2 && ow >= 2) else {
+            return Err(Error::invalid(
+                "architecture",
+                format!(
+                    "a {filter_size}x{filter_size} filter with pad {pad} and stride {stride} on a {h}x{w} input leaves less than the 2x2 its pooling needs"
+                ),
+            ));
+        };
+        let pooled = [filter_num, oh / 2, ow / 2];
+        let flat = filter_num
+            .checked_mul(oh / 2)
+            .and_then(|n| n.checked_mul(ow / 2))
+            .ok_or_else(|| too_large(&self.describe(), None))?;
+        Ok(vec![
+            LayerSpec::Convolution {
+                input: input_dim,
+                output: [filter_num, oh, ow],
+                size: filter_size,
+                stride,
+                pad,
+            },
+            LayerSpec::Relu,
+            LayerSpec::Pooling { output: pooled },
+            LayerSpec::Affine { input: flat, output: hidden_size },
+            LayerSpec::Relu,
+            LayerSpec::Affine { input: hidden_size, output: output_size },
+        ])
     }
 
     /// The [`Architecture`] of the network this config builds (what its model file keeps).
     pub fn architecture(&self) -> Architecture {
-        Architecture::SimpleConvnet {
-            input_dim: self.input_dim,
-            filter_num: self.filter_num,
-            filter_size: self.filter_size,
-            pad: self.pad,
-            stride: self.stride,
-            hidden_size: self.hidden_size,
-            output_size: self.output_size,
-        }
+        Architecture::SimpleConvnet(self.clone())
+    }
+
+    /// `SimpleConvNet 1x28x28 - conv 30x5x5 - 100 - 10`.
+    pub fn describe(&self) -> String {
+        let [c, h, w] = self.input_dim;
+        let (f, k) = (self.filter_num, self.filter_size);
+        format!("SimpleConvNet {c}x{h}x{w} - conv {f}x{k}x{k} - {} - {}", self.hidden_size, self.output_size)
     }
 }
 
@@ -78,25 +112,24 @@ pub struct SimpleConvNet<T: Float> {
 }
 
 impl<T: Float> SimpleConvNet<T> {
-    /// A network with weights drawn by `config.weight_init` from `rng`, and zero biases.
+    /// A network with weights drawn from `N(0, 0.01²)` by `rng` (the book's
+    /// `weight_init_std`), and zero biases.
+    ///
+    /// **Panics** if [`SimpleConvNetConfig::layers`] fails.
     pub fn new<R: rand::Rng + ?Sized>(config: &SimpleConvNetConfig, rng: &mut R) -> Self {
-        let [channels, _, _] = config.input_dim;
-        let (f, k) = (config.filter_num, config.filter_size);
-        let pooled = config.pool_output_size();
-        let init = config.weight_init;
-        let w1 = gaussian_array(&[f, channels, k, k], init.std(channels * k * k), rng)
-            .into_dimensionality()
-            .expect("4 axes");
-        let w2 = gaussian(pooled, config.hidden_size, init.std(pooled), rng);
-        let w3 = gaussian(config.hidden_size, config.output_size, init.std(config.hidden_size), rng);
-        let layers: Vec<Box<dyn Layer<T>>> = vec![
-            Box::new(Convolution::new(w1, Array1::zeros(f), config.stride, config.pad)),
-            Box::new(Relu::new()),
-            Box::new(Pooling::max_2x2()),
-            Box::new(Affine::new(w2, Array1::zeros(config.hidden_size))),
-            Box::new(Relu::new()),
-            Box::new(Affine::new(w3, Array1::zeros(config.output_size))),
-        ];
+        Self::with_init(config, WeightInit::Std(0.01), rng)
+    }
+
+    /// A network with weights drawn by `init` from `rng`, and zero biases.
+    ///
+    /// **Panics** if [`SimpleConvNetConfig::layers`] fails.
+    pub fn with_init<R: rand::Rng + ?Sized>(
+        config: &SimpleConvNetConfig,
+        init: WeightInit,
+        rng: &mut R,
+    ) -> Self {
+        let specs = config.layers().expect("a network SimpleConvNetConfig::layers accepts");
+        let layers = build_layers(&specs, draw_weights(&specs, init, rng), 0);
         SimpleConvNet {
             layers,
             last_layer: Box::new(SoftmaxWithLoss::new()),

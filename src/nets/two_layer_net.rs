@@ -1,10 +1,48 @@
 //! The book's `TwoLayerNet` (chapters 4 and 5): `Affine1 - Relu1 - Affine2 - SoftmaxWithLoss`.
 
-use ndarray::Array1;
+use serde::{Deserialize, Serialize};
 
-use super::{Architecture, Network, WeightInit, gaussian};
+use super::layer_spec::{LayerSpec, at_least_one, build_layers, draw_weights};
+use super::{Architecture, Network, WeightInit};
 use crate::Float;
-use crate::layers::{Affine, Layer, LossLayer, Relu, SoftmaxWithLoss};
+use crate::error::Result;
+use crate::layers::{Layer, LossLayer, SoftmaxWithLoss};
+
+/// The shape of a [`TwoLayerNet`]: the book's `TwoLayerNet(input_size, hidden_size, output_size)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoLayerNetConfig {
+    /// Values per input sample.
+    pub input_size: usize,
+    /// The hidden layer's width.
+    pub hidden_size: usize,
+    /// Classes.
+    pub output_size: usize,
+}
+
+impl TwoLayerNetConfig {
+    /// The network's layers, its loss layer aside: `Affine - Relu - Affine`.
+    ///
+    /// **Errors** if a size is 0.
+    pub fn layers(&self) -> Result<Vec<LayerSpec>> {
+        let TwoLayerNetConfig { input_size, hidden_size, output_size } = *self;
+        at_least_one(&[
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("output_size", output_size),
+        ])?;
+        Ok(vec![
+            LayerSpec::Affine { input: input_size, output: hidden_size },
+            LayerSpec::Relu,
+            LayerSpec::Affine { input: hidden_size, output: output_size },
+        ])
+    }
+
+    /// `TwoLayerNet 784-50-10 (ReLU)`.
+    pub fn describe(&self) -> String {
+        let TwoLayerNetConfig { input_size, hidden_size, output_size } = self;
+        format!("TwoLayerNet {input_size}-{hidden_size}-{output_size} (ReLU)")
+    }
+}
 
 /// A two-layer classifier: `input -> hidden (ReLU) -> output`, softmax with cross-entropy.
 /// Its parameters are `W1, b1, W2, b2`.
@@ -17,6 +55,8 @@ pub struct TwoLayerNet<T: Float> {
 impl<T: Float> TwoLayerNet<T> {
     /// A network with weights drawn from `N(0, weight_init_std²)` (the book uses 0.01) and
     /// zero biases. The same generator state gives the same network.
+    ///
+    /// **Panics** if a size is 0.
     ///
     /// ```
     /// use mitbadak::{nets::{Network, TwoLayerNet}, seeded_rng};
@@ -34,6 +74,8 @@ impl<T: Float> TwoLayerNet<T> {
     }
 
     /// A network whose weights are drawn by `init` (a fixed std, Xavier or He, layer by layer).
+    ///
+    /// **Panics** if a size is 0.
     pub fn with_init<R: rand::Rng + ?Sized>(
         input_size: usize,
         hidden_size: usize,
@@ -41,14 +83,10 @@ impl<T: Float> TwoLayerNet<T> {
         init: WeightInit,
         rng: &mut R,
     ) -> Self {
-        let w1 = gaussian(input_size, hidden_size, init.std(input_size), rng);
-        let w2 = gaussian(hidden_size, output_size, init.std(hidden_size), rng);
-        let layers: Vec<Box<dyn Layer<T>>> = vec![
-            Box::new(Affine::new(w1, Array1::zeros(hidden_size))),
-            Box::new(Relu::new()),
-            Box::new(Affine::new(w2, Array1::zeros(output_size))),
-        ];
-        let architecture = Architecture::TwoLayer { input_size, hidden_size, output_size };
+        let config = TwoLayerNetConfig { input_size, hidden_size, output_size };
+        let specs = config.layers().expect("every size at least 1");
+        let layers = build_layers(&specs, draw_weights(&specs, init, rng), 0);
+        let architecture = Architecture::TwoLayer(config);
         TwoLayerNet { layers, last_layer: Box::new(SoftmaxWithLoss::new()), architecture }
     }
 }

@@ -34,7 +34,7 @@ use crate::error::Result;
 use crate::layers::{BatchNormalization, DropoutMode};
 use crate::model_file::{ARCHITECTURE_KEY, FORMAT_KEY};
 use crate::nets::Trainable;
-use crate::nets::{Architecture, DEEP_CONVOLUTIONS, DropoutConfig, Head, Network};
+use crate::nets::{Architecture, DropoutConfig, LayerSpec, Network};
 use proto::{
     AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
     TensorProto, TensorShapeProto, TensorTypeProto, TypeProto, ValueInfoProto,
@@ -86,60 +86,29 @@ impl Step {
     }
 }
 
-/// The layers of a network of `architecture`, in order, as the networks of [`crate::nets`]
-/// build them.
-fn steps(architecture: &Architecture) -> Vec<Step> {
-    let mut steps = Vec::new();
-    match architecture {
-        Architecture::TwoLayer { .. } => {
-            steps.extend([Step::Affine { k: 1 }, Step::Relu, Step::Affine { k: 2 }]);
+/// The layers of a network of `architecture`, in order, as [`Architecture::layers`] lists
+/// them (and the networks of [`crate::nets`] are built from that list).
+///
+/// **Errors** as [`Architecture::layers`].
+fn steps(architecture: &Architecture) -> Result<Vec<Step>> {
+    // k: the number of the layers with weights so far, as the parameters are named
+    let mut k = 0;
+    let mut step = |layer: &LayerSpec| match *layer {
+        LayerSpec::Affine { .. } => {
+            k += 1;
+            Step::Affine { k }
         }
-        Architecture::Mlp { hidden_size_list, activation, head, batch_norm, dropout, .. } => {
-            let activation = match activation {
-                crate::nets::Activation::Relu => Step::Relu,
-                crate::nets::Activation::Sigmoid => Step::Sigmoid,
-            };
-            // the book's order: Affine, BatchNorm, activation, Dropout
-            for k in 1..=hidden_size_list.len() {
-                steps.push(Step::Affine { k });
-                if *batch_norm {
-                    steps.push(Step::BatchNormalization { k });
-                }
-                steps.push(activation);
-                steps.extend(dropout.map(Step::Dropout));
-            }
-            steps.push(Step::Affine { k: hidden_size_list.len() + 1 });
-            if *head == Head::SigmoidMse {
-                steps.push(Step::Sigmoid);
-            }
+        LayerSpec::Convolution { stride, pad, .. } => {
+            k += 1;
+            Step::Convolution { k, stride, pad }
         }
-        Architecture::SimpleConvnet { stride, pad, .. } => steps.extend([
-            Step::Convolution { k: 1, stride: *stride, pad: *pad },
-            Step::Relu,
-            Step::Pooling,
-            Step::Affine { k: 2 },
-            Step::Relu,
-            Step::Affine { k: 3 },
-        ]),
-        Architecture::DeepConvnet { dropout, batch_norm, .. } => {
-            for (i, &(_, pad)) in DEEP_CONVOLUTIONS.iter().enumerate() {
-                steps.push(Step::Convolution { k: i + 1, stride: 1, pad });
-                if *batch_norm {
-                    steps.push(Step::BatchNormalization { k: i + 1 });
-                }
-                steps.push(Step::Relu);
-                if i % 2 == 1 {
-                    steps.push(Step::Pooling);
-                }
-            }
-            let k = DEEP_CONVOLUTIONS.len() + 1;
-            steps.extend([Step::Affine { k }, Step::Relu]);
-            steps.extend(dropout.map(Step::Dropout));
-            steps.push(Step::Affine { k: k + 1 });
-            steps.extend(dropout.map(Step::Dropout));
-        }
-    }
-    steps
+        LayerSpec::Pooling { .. } => Step::Pooling,
+        LayerSpec::BatchNormalization { .. } => Step::BatchNormalization { k },
+        LayerSpec::Relu => Step::Relu,
+        LayerSpec::Sigmoid => Step::Sigmoid,
+        LayerSpec::Dropout(dropout) => Step::Dropout(dropout),
+    };
+    Ok(architecture.layers()?.iter().map(&mut step).collect())
 }
 
 /// The ONNX model of `network`: its graph in inference form, its weights, and `metadata`
@@ -149,7 +118,7 @@ fn steps(architecture: &Architecture) -> Vec<Step> {
 /// exporter does not know).
 pub fn to_onnx(network: &mut dyn Network<f32>, metadata: &BTreeMap<String, String>) -> Result<ModelProto> {
     let architecture = network.architecture();
-    let steps = steps(&architecture);
+    let steps = steps(&architecture)?;
     let (layers, _) = network.layers();
     let layer_names: Vec<&str> = layers.iter().map(|layer| layer.name()).collect();
     let step_names: Vec<&str> = steps.iter().map(|step| step.layer_name()).collect();

@@ -19,7 +19,7 @@ pub use adamw::AdamW;
 pub use momentum::Momentum;
 pub use nesterov::Nesterov;
 pub use rmsprop::RmsProp;
-pub use schedule::Schedule;
+pub use schedule::{Schedule, ScheduleName};
 pub use sgd::Sgd;
 
 use ndarray::ArrayD;

@@ -2,6 +2,53 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A schedule by name, as `--schedule` takes it: the run's length makes it a [`Schedule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum ScheduleName {
+    /// The same rate throughout (the book's).
+    Constant,
+    /// Down to 0 along half a cosine over the run.
+    Cosine,
+    /// Times 0.1 at a third and at two thirds of the run.
+    Step,
+}
+
+impl ScheduleName {
+    /// The schedule of this name for a run of `iterations` steps.
+    ///
+    /// ```
+    /// use mitbadak::optim::{Schedule, ScheduleName};
+    /// assert_eq!(ScheduleName::Step.schedule(300), Schedule::Step { every: 100, gamma: 0.1 });
+    /// assert_eq!(ScheduleName::of(&Schedule::Cosine { total: 300 }), ScheduleName::Cosine);
+    /// ```
+    pub fn schedule(self, iterations: usize) -> Schedule {
+        match self {
+            ScheduleName::Constant => Schedule::Constant,
+            ScheduleName::Cosine => Schedule::Cosine { total: iterations },
+            ScheduleName::Step => Schedule::Step { every: iterations.div_ceil(3).max(1), gamma: 0.1 },
+        }
+    }
+
+    /// The name of `schedule`'s kind.
+    pub fn of(schedule: &Schedule) -> ScheduleName {
+        match schedule {
+            Schedule::Constant => ScheduleName::Constant,
+            Schedule::Cosine { .. } => ScheduleName::Cosine,
+            Schedule::Step { .. } => ScheduleName::Step,
+        }
+    }
+
+    /// The name as `--schedule` takes it: `constant`, `cosine`, `step`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScheduleName::Constant => "constant",
+            ScheduleName::Cosine => "cosine",
+            ScheduleName::Step => "step",
+        }
+    }
+}
+
 /// A learning-rate schedule, as a factor on the base rate at each iteration.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

@@ -461,8 +461,8 @@ mod tests {
 
     #[test]
     fn a_checkpoint_claiming_a_larger_network_than_its_tensors_is_refused_before_it_is_built() {
-        let small = Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 };
-        let claimed = Architecture::TwoLayer { input_size: 784, hidden_size: 1_350_000, output_size: 10 };
+        let small = Architecture::two_layer(784, 50, 10);
+        let claimed = Architecture::two_layer(784, 1_350_000, 10);
         let mut network = small.build::<f32, _>(None, &mut crate::seeded_rng(0));
         let state = TrainingState {
             iteration: 600,

@@ -19,6 +19,7 @@
 //! | [`book`] | the plain epoch loop: [`train_epochs`] | `Trainer`, `ch06/overfit_*.py` |
 //! | `trainer` | the loop of [`train`] and [`resume`]: draw, step, measure, checkpoint | `Trainer.train_step` |
 //! | `config` | [`TrainConfig`], [`Sampling`] | `batch_size`, `iters_num` |
+//! | `recipe` | [`Recipe`]: each network's optimizer, rate, run length ... (`mitbadak train`'s defaults) | the scripts' settings |
 //! | `history` | [`History`], [`Evaluation`], [`Progress`] | `train_loss_list`, `train_acc_list` |
 //! | `sampler` | drawing the batches: [`choose_batch`], [`iter_per_epoch`] | `np.random.choice` |
 //! | `batch` | gathering them, sparse or dense: [`input_batch`] | `x_train[batch_mask]` |
@@ -28,7 +29,7 @@
 //! | `checkpoint_writer` | when checkpoints are written, in order | |
 //!
 //! The files depend on each other one way only: `config`, `history`, `sampler` and `batch` on
-//! nothing here; `evaluate` and `checkpoint` on those; `pipeline` and `book` on `evaluate`,
+//! nothing here; `recipe` on `config`; `evaluate` and `checkpoint` on those; `pipeline` and `book` on `evaluate`,
 //! `sampler` and `batch`; `checkpoint_writer` on `checkpoint` and `pipeline`; `trainer` on all.
 
 mod batch;
@@ -39,6 +40,7 @@ mod config;
 mod evaluate;
 mod history;
 mod pipeline;
+mod recipe;
 mod sampler;
 mod trainer;
 
@@ -47,5 +49,6 @@ pub use book::{AccuracyCurves, EpochTraining, train_epochs};
 pub use config::{Sampling, TrainConfig};
 pub use evaluate::{EVAL_CHUNK, evaluate};
 pub use history::{Evaluation, History, Progress, Silent};
+pub use recipe::{CONV_TRAIN_EVAL_SIZE, Goal, Recipe, RunLength};
 pub use sampler::{choose_batch, iter_per_epoch};
 pub use trainer::{resume, train};

@@ -32,10 +32,10 @@ use crate::seeded_rng;
 const BATCHES_AHEAD: usize = 8;
 
 /// How long the helper first waits for a snapshot when its queue of batches is full. Each
-/// wait after which the queue is still full doubles the next, up to [`HELPER_NAP_MAX`]: a
-/// DeepConvNet step takes 60 ms, and waking every 200 µs all through it (5000 times a second)
-/// took a core from the training's threads, which wait on each other at every layer: the run
-/// trained 30% slower. The ch05 job's steps take 0.2 ms, and its queue needs refilling at once.
+/// wait after which the queue is still full doubles the next, up to [`HELPER_NAP_MAX`]: waking
+/// this often all through a conv net's long step took a core from the training's threads, which
+/// wait on each other at every layer, and slowed the run (docs/performance.md); the ch05 job's
+/// short steps need their queue refilled at once.
 const HELPER_NAP: Duration = Duration::from_micros(200);
 
 /// The longest wait for a snapshot when the queue of batches is full: the longest a

@@ -11,7 +11,7 @@ use mitbadak::data::Mnist;
 use mitbadak::layers::DropoutMode;
 use mitbadak::model_file::load_model;
 use mitbadak::nets::Trainable;
-use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head, Network};
+use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head, MultiLayerNetConfig, Network};
 use mitbadak::optim::{Optimizer, OptimizerName, Schedule};
 use mitbadak::seeded_rng;
 use mitbadak::train::{History, Progress, Sampling, TrainConfig, resume, train};
@@ -38,15 +38,15 @@ fn stop_at(step: usize) -> StopAt {
 /// of state (optimizer arrays and count, dropout generators, running statistics, the
 /// shuffled order) is in play.
 fn dropout_mlp() -> Architecture {
-    Architecture::Mlp {
+    Architecture::Mlp(MultiLayerNetConfig {
         input_size: 784,
         hidden_size_list: vec![40, 30],
         output_size: 10,
         activation: Activation::Relu,
         head: Head::SoftmaxCrossEntropy,
-        batch_norm: true,
+        use_batchnorm: true,
         dropout: Some(DropoutConfig { ratio: 0.2, mode: DropoutMode::Inverted }),
-    }
+    })
 }
 
 type Parts = (Box<dyn Network<f32>>, Box<dyn Optimizer<f32>>);
@@ -103,7 +103,7 @@ fn resumed_equals_unbroken(
 #[test]
 fn a_run_stopped_anywhere_and_resumed_ends_bit_for_bit_as_the_unbroken_one() {
     let data = Mnist::load(&common::mnist_dir()).unwrap();
-    let two_layer = Architecture::TwoLayer { input_size: 784, hidden_size: 30, output_size: 10 };
+    let two_layer = Architecture::two_layer(784, 30, 10);
     let config = TrainConfig {
         iterations: 700,
         seed: 3,
@@ -128,7 +128,7 @@ fn a_checkpoint_refuses_another_configuration_and_other_data() {
     let data = Mnist::load(&common::mnist_dir()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("checkpoint.safetensors");
-    let architecture = Architecture::TwoLayer { input_size: 784, hidden_size: 10, output_size: 10 };
+    let architecture = Architecture::two_layer(784, 10, 10);
     let config = TrainConfig { iterations: 50, checkpoint: Some(path.clone()), ..TrainConfig::default() };
     let (mut network, mut opt) = build(&architecture, OptimizerName::Sgd, 0.1);
     assert!(train(network.as_mut(), opt.as_mut(), &data, &config, &mut stop_at(20)).is_err());
@@ -155,7 +155,7 @@ fn a_checkpoint_refuses_another_configuration_and_other_data() {
         "{message}"
     );
 
-    let wider = Architecture::TwoLayer { input_size: 784, hidden_size: 11, output_size: 10 };
+    let wider = Architecture::two_layer(784, 11, 10);
     let (mut network, mut opt) = (wider.build(None, &mut seeded_rng(0)), OptimizerName::Sgd.build(0.1));
     let message = resume(network.as_mut(), opt.as_mut(), &data, &config, &path, &mut stop_at(usize::MAX))
         .unwrap_err()
@@ -171,7 +171,7 @@ fn a_diverging_run_names_the_iteration_and_keeps_its_last_good_checkpoint() {
     let data = Mnist::load(&common::mnist_dir()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("checkpoint.safetensors");
-    let architecture = Architecture::TwoLayer { input_size: 784, hidden_size: 20, output_size: 10 };
+    let architecture = Architecture::two_layer(784, 20, 10);
     // the learning rate jumps 1e30-fold after the first epoch
     let config = TrainConfig {
         iterations: 1200,

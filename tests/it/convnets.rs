@@ -32,9 +32,8 @@ fn simple_convnet_gradients_agree() {
         stride: 1,
         hidden_size: 5,
         output_size: 3,
-        weight_init: WeightInit::Std(0.3),
     };
-    let mut net = SimpleConvNet::<f64>::new(&config, &mut seeded_rng(1));
+    let mut net = SimpleConvNet::<f64>::with_init(&config, WeightInit::Std(0.3), &mut seeded_rng(1));
     let names: Vec<String> = net.params().into_iter().map(|p| p.name).collect();
     assert_eq!(names, ["W1", "b1", "W2", "b2", "W3", "b3"]);
     assert_gradients_agree(&mut net, &images(2, 8, 2), &vec![0usize, 2]);
@@ -54,7 +53,6 @@ fn deep_convnet_gradients_agree_with_and_without_batch_norm() {
             output_size: 3,
             dropout: None,
             batch_norm,
-            weight_init: WeightInit::He,
         };
         let mut net = DeepConvNet::<f64>::new(&config, &mut seeded_rng(13));
         let weights: Vec<String> =

@@ -20,7 +20,9 @@ use mitbadak::data::idx::read_idx;
 use mitbadak::layers::DropoutMode;
 use mitbadak::model_file::model_from_bytes;
 use mitbadak::nets::Trainable;
-use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head};
+use mitbadak::nets::{
+    Activation, Architecture, DropoutConfig, Head, MultiLayerNetConfig, SimpleConvNetConfig,
+};
 use mitbadak::preprocess::{decode_image, to_mnist};
 use mitbadak::seeded_rng;
 use proptest::prelude::*;
@@ -171,20 +173,22 @@ fn architectures() -> impl Strategy<Value = Architecture> {
     let size = 1usize..6;
     prop_oneof![
         (size.clone(), size.clone(), size.clone()).prop_map(|(input_size, hidden_size, output_size)| {
-            Architecture::TwoLayer { input_size, hidden_size, output_size }
+            Architecture::two_layer(input_size, hidden_size, output_size)
         }),
         (size.clone(), prop::collection::vec(size.clone(), 0..3), size.clone(), any::<bool>(), any::<bool>())
-            .prop_map(|(input_size, hidden_size_list, output_size, batch_norm, dropout)| Architecture::Mlp {
-                input_size,
-                hidden_size_list,
-                output_size,
-                activation: Activation::Sigmoid,
-                head: Head::SoftmaxCrossEntropy,
-                batch_norm,
-                dropout: dropout.then_some(DropoutConfig { ratio: 0.5, mode: DropoutMode::Inverted }),
-            }),
+            .prop_map(|(input_size, hidden_size_list, output_size, batch_norm, dropout)| Architecture::Mlp(
+                MultiLayerNetConfig {
+                    input_size,
+                    hidden_size_list,
+                    output_size,
+                    activation: Activation::Sigmoid,
+                    head: Head::SoftmaxCrossEntropy,
+                    use_batchnorm: batch_norm,
+                    dropout: dropout.then_some(DropoutConfig { ratio: 0.5, mode: DropoutMode::Inverted }),
+                }
+            )),
         (1usize..3, 3usize..9, 1usize..4, 1usize..3).prop_map(|(c, side, filter_size, stride)| {
-            Architecture::SimpleConvnet {
+            Architecture::SimpleConvnet(SimpleConvNetConfig {
                 input_dim: [c, side, side],
                 filter_num: 2,
                 filter_size,
@@ -192,7 +196,7 @@ fn architectures() -> impl Strategy<Value = Architecture> {
                 stride,
                 hidden_size: 3,
                 output_size: 2,
-            }
+            })
         }),
     ]
 }
@@ -430,7 +434,7 @@ fn regression_an_idx_header_s_claim_is_not_allocated() {
 /// is refused by name, before anything is allocated.
 #[test]
 fn regression_architectures_that_cannot_be_built_are_refused_by_name() {
-    let two_layer = Architecture::TwoLayer { input_size: 3, hidden_size: 2, output_size: 2 };
+    let two_layer = Architecture::two_layer(3, 2, 2);
     let cases = [
         (
             r#"{"arch":"two-layer","input_size":3,"hidden_size":1099511627776,"output_size":2}"#,

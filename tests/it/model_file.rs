@@ -7,9 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use mitbadak::data::Mnist;
+use mitbadak::layers::DropoutMode;
 use mitbadak::model_file::{ARCHITECTURE_KEY, load_model, read_metadata, save_model};
 use mitbadak::nets::{
-    Activation, Architecture, Head, MultiLayerNet, MultiLayerNetConfig, Network, TwoLayerNet,
+    Activation, Architecture, DropoutConfig, Head, MultiLayerNet, MultiLayerNetConfig, Network,
+    SimpleConvNetConfig, TwoLayerNet,
 };
 use mitbadak::seeded_rng;
 use mitbadak::train::evaluate;
@@ -38,10 +40,7 @@ fn a_saved_model_loads_back_with_its_architecture_and_metadata() {
     save_model(&mut net, &path, &extra).unwrap();
 
     let mut loaded = load_model::<f32>(&path, None).unwrap();
-    assert_eq!(
-        loaded.architecture,
-        Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 }
-    );
+    assert_eq!(loaded.architecture, Architecture::two_layer(784, 50, 10));
     assert_eq!(values(loaded.network.as_mut()), values(&mut net));
     assert_eq!(loaded.metadata["test_accuracy"], "0.97");
     assert_eq!(
@@ -85,37 +84,37 @@ fn a_file_of_another_shape_is_refused_with_both_shapes() {
     let path = dir.path().join("model.safetensors");
     save_model(&mut TwoLayerNet::<f32>::new(784, 50, 10, 0.01, &mut seeded_rng(0)), &path, &BTreeMap::new())
         .unwrap();
-    let wider = Architecture::TwoLayer { input_size: 784, hidden_size: 100, output_size: 10 };
+    let wider = Architecture::two_layer(784, 100, 10);
     let message = load_model::<f32>(&path, Some(&wider)).err().unwrap().to_string();
     assert!(
         message.contains("tensor W1 has shape (784, 50), but TwoLayerNet 784-100-10 (ReLU) needs (784, 100)"),
         "{message}"
     );
-    let deeper = Architecture::Mlp {
+    let deeper = Architecture::Mlp(MultiLayerNetConfig {
         input_size: 784,
         hidden_size_list: vec![50],
         output_size: 10,
         activation: Activation::Relu,
         head: Head::SoftmaxCrossEntropy,
-        batch_norm: false,
+        use_batchnorm: false,
         dropout: None,
-    };
+    });
     assert!(
         load_model::<f32>(&path, Some(&deeper)).is_ok(),
         "the same weights as a one-hidden-layer MultiLayerNet"
     );
-    let three = Architecture::Mlp {
+    let three = Architecture::Mlp(MultiLayerNetConfig {
         input_size: 784,
         hidden_size_list: vec![50, 10],
         output_size: 10,
         activation: Activation::Relu,
         head: Head::SoftmaxCrossEntropy,
-        batch_norm: false,
+        use_batchnorm: false,
         dropout: None,
-    };
+    });
     let message = load_model::<f32>(&path, Some(&three)).err().unwrap().to_string();
     assert!(message.contains("no tensor W3"), "{message}");
-    let huge = Architecture::TwoLayer { input_size: 784, hidden_size: 1 << 20, output_size: 10 };
+    let huge = Architecture::two_layer(784, 1 << 20, 10);
     let message = load_model::<f32>(&path, Some(&huge)).err().unwrap().to_string();
     assert!(
         message.contains(
@@ -130,7 +129,7 @@ fn a_file_of_another_shape_is_refused_with_both_shapes() {
 fn files_without_architecture_or_with_bad_tensors_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let file = |name: &str| dir.path().join(name);
-    let two = Architecture::TwoLayer { input_size: 2, hidden_size: 2, output_size: 2 };
+    let two = Architecture::two_layer(2, 2, 2);
     let f32s = |n: usize| vec![0u8; 4 * n];
     let good = || {
         vec![
@@ -230,3 +229,61 @@ fn a_model_file_is_the_same_bytes_whatever_order_its_metadata_comes_in() {
         .collect();
     assert!(positions.windows(2).all(|p| p[0] < p[1]), "metadata keys out of order: {text}");
 }
+
+/// Model files written before each network's config became its one description (by mitbadak
+/// at commit cde10c3: `Architecture::build(None, &mut seeded_rng(1))`, then `save_model`)
+/// load as the networks they were, with the weights today's code draws from the same seed, and
+/// today's code writes their architectures as they hold them.
+#[test]
+fn model_files_written_by_earlier_versions_still_load() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mlp = MultiLayerNetConfig {
+        input_size: 4,
+        hidden_size_list: vec![3, 3],
+        output_size: 2,
+        activation: Activation::Sigmoid,
+        head: Head::SoftmaxCrossEntropy,
+        use_batchnorm: true,
+        dropout: Some(DropoutConfig { ratio: 0.25, mode: DropoutMode::Book }),
+    };
+    let simple = SimpleConvNetConfig {
+        input_dim: [1, 6, 6],
+        filter_num: 2,
+        filter_size: 3,
+        hidden_size: 3,
+        output_size: 2,
+        ..Default::default()
+    };
+    let files = [
+        ("two-layer.safetensors", Architecture::two_layer(4, 3, 2)),
+        ("mlp.safetensors", Architecture::Mlp(mlp)),
+        ("simple-convnet.safetensors", simple.architecture()),
+    ];
+    for (name, architecture) in files {
+        let path = fixtures.join(name);
+        let mut loaded = load_model::<f32>(&path, None).unwrap();
+        assert_eq!(loaded.architecture, architecture, "{name}");
+        let mut fresh = architecture.build::<f32, _>(None, &mut seeded_rng(1));
+        assert_eq!(values(loaded.network.as_mut()), values(fresh.as_mut()), "{name}");
+        let written = serde_json::to_string(&architecture).unwrap();
+        assert_eq!(written, read_metadata(&path).unwrap()[ARCHITECTURE_KEY], "{name}");
+    }
+    // DeepConvNet's, as that version wrote them (its smallest file is 140 kB)
+    let deep = [
+        (
+            Architecture::deep_convnet([1, 28, 28], 10, Architecture::deep_convnet_dropout(), false),
+            DEEP_BOOK_JSON,
+        ),
+        (Architecture::deep_convnet([3, 9, 13], 4, None, true), DEEP_SMALL_JSON),
+    ];
+    for (architecture, json) in deep {
+        assert_eq!(serde_json::from_str::<Architecture>(json).unwrap(), architecture);
+        assert_eq!(serde_json::to_string(&architecture).unwrap(), json);
+    }
+}
+
+/// The book's DeepConvNet (`--arch deep-convnet`), as model files hold it.
+const DEEP_BOOK_JSON: &str = r#"{"arch":"deep-convnet","input_dim":[1,28,28],"hidden_size":50,"output_size":10,"dropout":{"ratio":0.5,"mode":"inverted"},"batch_norm":false}"#;
+
+/// A DeepConvNet of three channels, batch normalisation and no dropout.
+const DEEP_SMALL_JSON: &str = r#"{"arch":"deep-convnet","input_dim":[3,9,13],"hidden_size":50,"output_size":4,"dropout":null,"batch_norm":true}"#;

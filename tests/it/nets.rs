@@ -50,10 +50,9 @@ fn multi_layer_net_gradients_agree_for_every_activation_and_head() {
                 output_size: 3,
                 activation,
                 head,
-                weight_init: Some(WeightInit::Std(0.8)),
                 ..Default::default()
             };
-            let mut net = MultiLayerNet::<f64>::new(&config, &mut seeded_rng(11));
+            let mut net = MultiLayerNet::<f64>::with_init(&config, WeightInit::Std(0.8), &mut seeded_rng(11));
             let names: Vec<String> = net.params().into_iter().map(|p| p.name).collect();
             assert_eq!(names, ["W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4"]);
             assert_gradients_agree(&mut net, &x, &labels);
@@ -199,18 +198,18 @@ fn a_sparse_batch_gives_what_the_dense_batch_gives() {
 fn architecture_check_counts_the_values_each_network_is_built_with() {
     let dropout = Some(DropoutConfig { ratio: 0.5, mode: mitbadak::layers::DropoutMode::Inverted });
     let architectures = [
-        Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 },
-        Architecture::Mlp {
+        Architecture::two_layer(784, 50, 10),
+        Architecture::Mlp(MultiLayerNetConfig {
             input_size: 20,
             hidden_size_list: vec![7, 5, 3],
             output_size: 4,
             activation: Activation::Relu,
             head: Head::SoftmaxCrossEntropy,
-            batch_norm: true,
+            use_batchnorm: true,
             dropout,
-        },
+        }),
         Architecture::simple_convnet([1, 28, 28], 10),
-        Architecture::SimpleConvnet {
+        Architecture::SimpleConvnet(SimpleConvNetConfig {
             input_dim: [3, 9, 7],
             filter_num: 4,
             filter_size: 3,
@@ -218,7 +217,7 @@ fn architecture_check_counts_the_values_each_network_is_built_with() {
             stride: 2,
             hidden_size: 6,
             output_size: 5,
-        },
+        }),
         Architecture::deep_convnet([1, 28, 28], 10, dropout, true),
         Architecture::deep_convnet([2, 5, 9], 3, None, false),
         Architecture::deep_convnet([1, 4, 4], 2, None, false),

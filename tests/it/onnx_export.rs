@@ -9,7 +9,9 @@ use crate::common::{mitbadak, reference_file};
 use mitbadak::layers::DropoutMode;
 use mitbadak::model_file::{Dtype, save_model};
 use mitbadak::nets::Trainable;
-use mitbadak::nets::{Activation, Architecture, DropoutConfig, Head, Network};
+use mitbadak::nets::{
+    Activation, Architecture, DropoutConfig, Head, MultiLayerNetConfig, Network, SimpleConvNetConfig,
+};
 use mitbadak::onnx::proto::{ModelProto, TensorProto};
 use mitbadak::onnx::{IR_VERSION, OPSET, to_onnx};
 use mitbadak::seeded_rng;
@@ -69,7 +71,7 @@ fn dims(model: &ModelProto, output: bool) -> Vec<String> {
 
 #[test]
 fn a_two_layer_net_is_gemm_relu_gemm_softmax_with_its_weights_and_metadata() {
-    let architecture = Architecture::TwoLayer { input_size: 784, hidden_size: 50, output_size: 10 };
+    let architecture = Architecture::two_layer(784, 50, 10);
     let (mut network, model) = round_trip(&architecture);
     assert_eq!((model.ir_version, model.opset_import[0].version), (Some(IR_VERSION), Some(OPSET)));
     assert_eq!(op_types(&model), ["Gemm", "Relu", "Gemm", "Softmax"]);
@@ -89,15 +91,15 @@ fn a_two_layer_net_is_gemm_relu_gemm_softmax_with_its_weights_and_metadata() {
 
 /// A sigmoid MLP 20-8-6-4 with `dropout`, and batch normalisation if asked.
 fn sigmoid_mlp(batch_norm: bool, dropout: DropoutConfig) -> Architecture {
-    Architecture::Mlp {
+    Architecture::Mlp(MultiLayerNetConfig {
         input_size: 20,
         hidden_size_list: vec![8, 6],
         output_size: 4,
         activation: Activation::Sigmoid,
         head: Head::SoftmaxCrossEntropy,
-        batch_norm,
+        use_batchnorm: batch_norm,
         dropout: Some(dropout),
-    }
+    })
 }
 
 #[test]
@@ -138,15 +140,15 @@ fn an_mlp_keeps_batch_norm_in_inference_form_and_the_books_dropout_as_a_scale() 
 
 #[test]
 fn a_regression_mlp_gives_its_values_without_softmax() {
-    let architecture = Architecture::Mlp {
+    let architecture = Architecture::Mlp(MultiLayerNetConfig {
         input_size: 3,
         hidden_size_list: vec![5],
         output_size: 2,
         activation: Activation::Relu,
         head: Head::SigmoidMse,
-        batch_norm: false,
+        use_batchnorm: false,
         dropout: None,
-    };
+    });
     let (_, model) = round_trip(&architecture);
     assert_eq!(op_types(&model), ["Gemm", "Relu", "Gemm", "Sigmoid"]);
     assert_eq!(model.graph.as_ref().unwrap().output[0].name.as_deref(), Some("output"));
@@ -154,7 +156,7 @@ fn a_regression_mlp_gives_its_values_without_softmax() {
 
 #[test]
 fn the_conv_nets_keep_their_pads_strides_and_pooling() {
-    let simple = Architecture::SimpleConvnet {
+    let simple = Architecture::SimpleConvnet(SimpleConvNetConfig {
         input_dim: [1, 12, 12],
         filter_num: 3,
         filter_size: 3,
@@ -162,7 +164,7 @@ fn the_conv_nets_keep_their_pads_strides_and_pooling() {
         stride: 2,
         hidden_size: 5,
         output_size: 10,
-    };
+    });
     let (mut network, model) = round_trip(&simple);
     assert_eq!(op_types(&model), ["Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Relu", "Gemm", "Softmax"]);
     let conv = &model.graph.as_ref().unwrap().node[0];
@@ -197,7 +199,7 @@ fn the_conv_nets_keep_their_pads_strides_and_pooling() {
 fn export_writes_a_model_file_as_onnx_and_measures_an_accuracy_the_file_does_not_state() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model.safetensors");
-    let architecture = Architecture::TwoLayer { input_size: 784, hidden_size: 20, output_size: 10 };
+    let architecture = Architecture::two_layer(784, 20, 10);
     let mut network: Box<dyn Network<f32>> = architecture.build(None, &mut seeded_rng(1));
     save_model(network.as_mut(), &model, &BTreeMap::from([("test_accuracy".into(), "0.5".into())])).unwrap();
     let out = dir.path().join("onnx/model.onnx");
@@ -250,8 +252,7 @@ fn bad_input_gets_a_clear_error_and_an_existing_file_is_kept_whole() {
     let out = dir.path().join("model.onnx");
     std::fs::write(&out, b"an earlier export").unwrap();
     let model = dir.path().join("model.safetensors");
-    let mut network = Architecture::TwoLayer { input_size: 784, hidden_size: 4, output_size: 10 }
-        .build::<f32, _>(None, &mut seeded_rng(1));
+    let mut network = Architecture::two_layer(784, 4, 10).build::<f32, _>(None, &mut seeded_rng(1));
     save_model(network.as_mut(), &model, &BTreeMap::from([("test_accuracy".into(), "0.5".into())])).unwrap();
     let (model_arg, out_arg) = (path_str(&model), path_str(&out));
 
