@@ -1,6 +1,9 @@
 //! The book's `ch05/train_neuralnet.py` as library code: `TwoLayerNet` 784-50-10, SGD
 //! lr 0.1, batch 100, 10,000 iterations, train and test accuracy once per epoch.
 //!
+//! `cargo run --release --example train_neuralnet [-- --iters N]`: `--iters 1000` for a quick
+//! look (two epochs' lines).
+//!
 //! The `train` subcommand runs the same job faster, through `mitbadak::train`, which keeps
 //! the images as bytes; this example follows the book line by line with whole `f32` arrays.
 
@@ -15,7 +18,7 @@ fn main() -> mitbadak::Result<()> {
     let mut rng = seeded_rng(0);
     let mut network = TwoLayerNet::<f32>::new(784, 50, 10, 0.01, &mut rng);
 
-    let iters_num = 10_000;
+    let iters_num = iters_from_args()?;
     let train_size = x_train.shape()[0];
     let batch_size = 100;
     let learning_rate = 0.1;
@@ -40,4 +43,21 @@ fn main() -> mitbadak::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--iters N` (default 10,000, the book's).
+fn iters_from_args() -> mitbadak::Result<usize> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => Ok(10_000),
+        [flag, n] if flag == "--iters" => n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+            mitbadak::Error::invalid(
+                "--iters",
+                format!("expected a number of steps of at least 1, got {n:?}"),
+            )
+        }),
+        _ => {
+            Err(mitbadak::Error::invalid("arguments", format!("expected nothing or --iters N, got {args:?}")))
+        }
+    }
 }

@@ -6,8 +6,8 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use mitbadak::experiments::{
-    Report, available_threads, batch_norm, dropout, hyperparameters, init, on_each_run, optimizers,
-    weight_decay,
+    EpochTraining, Report, available_threads, batch_norm, dropout, hyperparameters, init, on_each_run,
+    optimizers, weight_decay,
 };
 
 use super::{DataArgs, data};
@@ -27,6 +27,14 @@ pub struct ExperimentArgs {
     /// hyperparameters only: trials of random search [default: 100, the book's].
     #[arg(long)]
     trials: Option<usize>,
+    /// optimizers and init only: steps of each network [default: 2000, the book's]; fewer for a
+    /// quick look.
+    #[arg(long)]
+    iters: Option<usize>,
+    /// batch-norm, weight-decay, dropout and hyperparameters only: epochs of each run
+    /// [default: the book's, 20, 201, 301 and 50]; fewer for a quick look.
+    #[arg(long)]
+    epochs: Option<usize>,
     #[command(flatten)]
     data: DataArgs,
     /// The directory for <name>.png and <name>.csv.
@@ -62,6 +70,19 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
     if args.trials == Some(0) {
         bail!("--trials must be at least 1; the book runs 100");
     }
+    let by_iterations = matches!(args.name, ExperimentName::Optimizers | ExperimentName::Init);
+    if args.iters.is_some() && !by_iterations {
+        bail!("--iters is for `experiment optimizers` and `experiment init`; the others take --epochs");
+    }
+    if args.epochs.is_some() && by_iterations {
+        bail!(
+            "--epochs is for batch-norm, weight-decay, dropout and hyperparameters; {} takes --iters",
+            args.name.to_possible_value().expect("no variant is skipped").get_name()
+        );
+    }
+    if args.iters == Some(0) || args.epochs == Some(0) {
+        bail!("--iters and --epochs must be at least 1");
+    }
     let data = data::load(args.data.data_dir.as_deref())?;
     let seed = args.seed;
     on_each_run(move |done, total| {
@@ -69,29 +90,41 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
     });
     let report: Report = match args.name {
         ExperimentName::Optimizers => {
-            let config = optimizers::OptimizersConfig { seed, threads, ..Default::default() };
+            let defaults = optimizers::OptimizersConfig::default();
+            let iterations = args.iters.unwrap_or(defaults.iterations);
+            let config = optimizers::OptimizersConfig { seed, threads, iterations, ..defaults };
             optimizers::report(&optimizers::compare_optimizers(&data, &config)?)?
         }
         ExperimentName::Init => {
-            let config = init::InitConfig { seed, threads, ..Default::default() };
+            let defaults = init::InitConfig::default();
+            let iterations = args.iters.unwrap_or(defaults.iterations);
+            let config = init::InitConfig { seed, threads, iterations, ..defaults };
             init::report(&init::compare_inits(&data, &config)?, &init::activation_histograms(seed))?
         }
         ExperimentName::BatchNorm => {
-            let config = batch_norm::BatchNormConfig { seed, threads, ..Default::default() };
+            let defaults = batch_norm::BatchNormConfig::default();
+            let training = epochs(defaults.training, args.epochs);
+            let config = batch_norm::BatchNormConfig { seed, threads, training, ..defaults };
             batch_norm::report(&batch_norm::compare_batch_norm(&data, &config)?)?
         }
         ExperimentName::WeightDecay => {
-            let config = weight_decay::WeightDecayConfig { seed, threads, ..Default::default() };
+            let defaults = weight_decay::WeightDecayConfig::default();
+            let training = epochs(defaults.training, args.epochs);
+            let config = weight_decay::WeightDecayConfig { seed, threads, training, ..defaults };
             weight_decay::report(&weight_decay::compare_weight_decay(&data, &config)?)?
         }
         ExperimentName::Dropout => {
-            let config = dropout::DropoutExperimentConfig { seed, threads, ..Default::default() };
+            let defaults = dropout::DropoutExperimentConfig::default();
+            let training = epochs(defaults.training, args.epochs);
+            let config = dropout::DropoutExperimentConfig { seed, threads, training, ..defaults };
             dropout::report(&dropout::compare_dropout(&data, &config)?)?
         }
         ExperimentName::Hyperparameters => {
             let defaults = hyperparameters::HyperparametersConfig::default();
             let trials = args.trials.unwrap_or(defaults.trials);
-            let config = hyperparameters::HyperparametersConfig { seed, threads, trials, ..defaults };
+            let training = epochs(defaults.training, args.epochs);
+            let config =
+                hyperparameters::HyperparametersConfig { seed, threads, trials, training, ..defaults };
             hyperparameters::report(&hyperparameters::search(&data, &config)?)?
         }
     };
@@ -106,4 +139,9 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The book's training of an experiment, with `--epochs` if given.
+fn epochs(book: EpochTraining, epochs: Option<usize>) -> EpochTraining {
+    EpochTraining { epochs: epochs.unwrap_or(book.epochs), ..book }
 }

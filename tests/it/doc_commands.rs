@@ -2,6 +2,8 @@
 //! and the quick ones (`eval`, `show`, `gradcheck`, and the errors) print what the page says
 //! they print, run from a folder that holds the checkout's `data/` as a clone does.
 
+use crate::common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -107,20 +109,6 @@ fn is_quick(command: &Printed) -> bool {
         && !command.args.iter().any(|a| a.contains("...") || a == "deep-convnet")
 }
 
-/// The numbers of `line` rounded to 4 significant digits, the rest as it is: the gradient
-/// check's differences, ~1e-13, agree in their first digits on every CPU, not in all 17.
-fn rounded(line: &str) -> String {
-    line.split_inclusive([' ', ':', '(', ','])
-        .map(|word| {
-            let (number, tail) = word.split_at(word.trim_end_matches([' ', ':', '(', ',', ')']).len());
-            match number.parse::<f64>() {
-                Ok(value) if number.contains('e') => format!("{value:.3e}{tail}"),
-                _ => word.to_string(),
-            }
-        })
-        .collect()
-}
-
 #[cfg(unix)]
 #[test]
 fn the_quick_commands_print_what_the_pages_say() {
@@ -137,7 +125,7 @@ fn the_quick_commands_print_what_the_pages_say() {
             .unwrap();
         let printed =
             format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
-        let printed: Vec<String> = printed.lines().map(|l| rounded(l.trim_end())).collect();
+        let printed: Vec<String> = printed.lines().map(|l| common::rounded(l.trim_end(), 4)).collect();
         let failed = command.output[0].starts_with("error:");
         assert_eq!(
             run.status.success(),
@@ -148,7 +136,7 @@ fn the_quick_commands_print_what_the_pages_say() {
             printed.join("\n")
         );
         for expected in command.output.iter().filter(|l| !l.contains("...") && !l.trim().is_empty()) {
-            let expected = rounded(expected.trim_end());
+            let expected = common::rounded(expected.trim_end(), 4);
             assert!(
                 printed.contains(&expected),
                 "{}: `mitbadak {}` did not print {expected:?}; it printed:\n{}",
