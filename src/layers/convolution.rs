@@ -333,7 +333,8 @@ fn transpose_planes<T: Float>(planes: &[T], p: usize, rows: &mut [T], m_stride: 
 }
 
 /// The bytes of padded planes and `dout` rows a core keeps at a time in the shifted backward
-/// pass: a share of its L2 cache (2 MB or more on the CPUs measured).
+/// pass: about what its L2 cache holds (512 KB a core on the AMD EPYC of the first measurements,
+/// 2 MB on the Xeon).
 const GROUP_BYTES: usize = 512 << 10;
 
 /// One core's share of the weight gradients, and its scratch buffers, for the shifted path.

@@ -141,7 +141,7 @@ fn max_plane<T: Float>(
 /// [`max_plane`] for the book's windows, 2x2 with stride 2 and no padding, on an `(H, W)` plane
 /// with `H` and `W` even or odd (a last odd line or column is in no window): the four cells
 /// of each window read straight off two lines, with no window list. The same first maximum
-/// as [`max_plane`], which it is tested against; about three times faster.
+/// as [`max_plane`], which it is tested against; faster, with no list of cells to read.
 fn max_plane_2x2<T: Float>(
     (w, ow): (usize, usize),
     x: &[T],

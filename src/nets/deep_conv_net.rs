@@ -58,8 +58,8 @@ impl Default for DeepConvNetConfig {
 
 impl DeepConvNetConfig {
     /// The network's layers, its loss layer aside: the six convolutions (each with batch
-    /// normalisation when asked, and ReLU), a pooling after every second, then `Affine - Relu
-    /// - [Dropout] - Affine - [Dropout]`.
+    /// normalisation when asked, and ReLU), a pooling after every second, then
+    /// `Affine - Relu - [Dropout] - Affine - [Dropout]`.
     ///
     /// **Errors** if a size is 0, the input is smaller than 4x4 (the three poolings), or the
     /// dropout ratio is not in [0, 1).
