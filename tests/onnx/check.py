@@ -13,6 +13,7 @@ Usage: python tests/onnx/check.py MITBADAK_BINARY WORK_DIR   (from the repositor
 
 import gzip
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,7 +104,9 @@ def check(binary, work, name, model, flags, images, labels):
 
 def main():
     binary, work = sys.argv[1], Path(sys.argv[2])
-    work.mkdir(parents=True, exist_ok=True)
+    # a scratch folder of its own, fresh each run: the runs it trains refuse to overwrite old ones
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     images = idx(DATA / "t10k-images-idx3-ubyte.gz")
     labels = idx(DATA / "t10k-labels-idx1-ubyte.gz")
     checked = models(binary, work)
