@@ -424,3 +424,29 @@ fn max_pooling_2x2_keeps_the_first_maximum_of_each_window_on_odd_sides_too() {
     }
     assert_eq!(dx, dx_want.into_dyn());
 }
+
+#[test]
+fn a_convolution_s_later_backward_passes_equal_a_fresh_layer_s() {
+    // the shifted backward pass keeps its scratch from one batch to the next: a layer that has
+    // seen other batches (of another size, too) must give the same dW, db and dx, bit for bit,
+    // as a new one. 5 filters: dout's rows are padded to 16 values, which nothing rewrites.
+    let mut rng = mitbadak::seeded_rng(11);
+    let w: ndarray::Array4<f32> =
+        ndarray::Array4::from_shape_simple_fn((5, 2, 3, 3), || rng.random_range(-1.0..1.0));
+    let b = Array1::from_shape_simple_fn(5, || rng.random_range(-1.0..1.0));
+    let mut batch = |n: usize| {
+        let x = ndarray::Array4::<f32>::from_shape_simple_fn((n, 2, 9, 9), || rng.random_range(-1.0..1.0));
+        let dout = ndarray::Array4::<f32>::from_shape_simple_fn((n, 5, 9, 9), || rng.random_range(-1.0..1.0));
+        (x.into_dyn(), dout.into_dyn())
+    };
+    let batches = [batch(6), batch(3), batch(6)];
+    let mut used = Convolution::new(w.clone(), b.clone(), 1, 1);
+    for (x, dout) in &batches {
+        used.forward(x.clone(), true);
+        let dx = used.backward(dout.clone());
+        let mut fresh = Convolution::new(w.clone(), b.clone(), 1, 1);
+        fresh.forward(x.clone(), true);
+        assert_eq!(dx, fresh.backward(dout.clone()), "dx");
+        assert_eq!((&used.dw, &used.db), (&fresh.dw, &fresh.db), "dW and db");
+    }
+}
