@@ -77,6 +77,12 @@ impl Pooling {
         }
     }
 
+    /// Whether the windows are the book's, 2x2 with stride 2 and no padding: the case with
+    /// kernels of its own ([`max_plane_2x2`]), which need no window list.
+    fn book_windows(&self) -> bool {
+        (self.pool_h, self.pool_w, self.stride, self.pad) == (2, 2, 2, 0)
+    }
+
     /// The book's pooling: 2x2 max windows with stride 2.
     pub fn max_2x2() -> Self {
         Pooling::new(2, 2, 2, 0, PoolingKind::Max)
@@ -203,11 +209,12 @@ impl<T: Float> Layer<T> for Pooling {
         let (oh, ow) = self.output_shape((h, w));
         self.x_shape = (n, c, h, w);
         let x = x.as_standard_layout();
-        self.windows = self.windows((h, w));
+        let (kind, book_windows) = (self.kind, self.book_windows());
+        // the window list, which max pooling over the book's windows does without
+        let listed = !(kind == PoolingKind::Max && book_windows);
+        self.windows = if listed { self.windows((h, w)) } else { Vec::new() };
         let windows = &self.windows;
         let planes = (n * c).max(1);
-        let (kind, book_windows) =
-            (self.kind, (self.pool_h, self.pool_w, self.stride, self.pad) == (2, 2, 2, 0));
         let (pool_h, pool_w, padded) = (self.pool_h, self.pool_w, self.pad > 0);
         let arg_max = &mut self.arg_max;
         let write = |out: &mut [MaybeUninit<T>]| {
@@ -254,8 +261,7 @@ impl<T: Float> Layer<T> for Pooling {
         assert_eq!(dout.dim(), (n, c, oh, ow), "Pooling::backward: dout is not the last output's shape");
         let dout = dout.as_standard_layout();
         let dout_planes = dout.as_slice().expect("row-major");
-        if self.kind == PoolingKind::Max && (self.pool_h, self.pool_w, self.stride, self.pad) == (2, 2, 2, 0)
-        {
+        if self.kind == PoolingKind::Max && self.book_windows() {
             let write = |dx: &mut [MaybeUninit<T>]| {
                 let planes = dout_planes.par_chunks(oh * ow).zip(dx.par_chunks_mut(h * w));
                 let planes = planes.zip(self.arg_max.par_chunks(oh * ow)).with_min_len(per_core(n * c));
