@@ -165,8 +165,9 @@ fn product_rows(isa: Isa) -> usize {
     }
 }
 
-/// `out[m, q] = Σ_k a[m, k] · x[offsets[k] + q]` for `q` below `positions` rounded up to
-/// [`POSITION_BLOCK`] (the rounded-up positions are computed too, from what `x` holds there).
+/// `out[m, q] = Σ_k a[m, k] · x[offsets[k] + q]` for `q` below `positions` rounded up to the
+/// kernel's vector width (the values past `positions` are computed too, from what `x` holds
+/// there); the rest of each row of `out`, up to `round_positions(positions)`, is left as it was.
 ///
 /// **Panics** if `offsets` does not have one shift per column of `a`, `out` does not have
 /// `M` rows of `out_stride >= round_positions(positions)`, or `x` ends before the last
@@ -198,10 +199,10 @@ pub fn product(
     unsafe {
         match a.isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => product_avx512(a, offsets, x, span, out, out_stride),
+            Isa::Avx512 => product_avx512(a, offsets, x, positions, out, out_stride),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => product_avx2(a, offsets, x, span, out, out_stride),
-            _ => product_with::<_, 4, 4>(Scalar, a, offsets, x, span, out, out_stride),
+            Isa::Avx2 => product_avx2(a, offsets, x, positions, out, out_stride),
+            _ => product_with::<_, 4, 4>(Scalar, a, offsets, x, positions, out, out_stride),
         }
     }
 }
@@ -212,12 +213,12 @@ unsafe fn product_avx512(
     a: &PackedRows,
     offsets: &[usize],
     x: &[f32],
-    span: usize,
+    positions: usize,
     out: &mut [f32],
     stride: usize,
 ) {
     // 8 rows x 3 vectors: 24 of the 32 registers hold sums
-    unsafe { product_with::<_, 8, 3>(super::simd::Avx512, a, offsets, x, span, out, stride) }
+    unsafe { product_with::<_, 8, 3>(super::simd::Avx512, a, offsets, x, positions, out, stride) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -226,7 +227,7 @@ unsafe fn product_avx2(
     a: &PackedRows,
     offsets: &[usize],
     x: &[f32],
-    span: usize,
+    positions: usize,
     out: &mut [f32],
     stride: usize,
 ) {
@@ -234,49 +235,94 @@ unsafe fn product_avx2(
     // than 4 rows x 3 (2 loads, most of them across two cache lines, for 12 multiply-adds,
     // against 3): 18% faster on DeepConvNet's layers, though a 16-row `a` takes 18
     // (docs/performance.md)
-    unsafe { product_with::<_, 6, 2>(super::simd::Avx2, a, offsets, x, span, out, stride) }
+    unsafe { product_with::<_, 6, 2>(super::simd::Avx2, a, offsets, x, positions, out, stride) }
 }
 
-/// The product in blocks of `MB` rows by `NB` vectors; `span` is a multiple of `NB·LANES`.
+/// The product in blocks of `MB` rows by `NB` vectors, over the vectors that hold the
+/// `positions`: whole blocks, then the last `1..NB` vectors in a narrower block (not a whole
+/// block past the positions: on DeepConvNet's 8x8 layers 80 positions, where blocks of 48
+/// would compute 96).
 #[inline(always)]
 unsafe fn product_with<S: Simd, const MB: usize, const NB: usize>(
     s: S,
     a: &PackedRows,
     offsets: &[usize],
     x: &[f32],
-    span: usize,
+    positions: usize,
     out: &mut [f32],
     out_stride: usize,
 ) {
     debug_assert_eq!(MB, product_rows(a.isa));
     debug_assert_eq!(POSITION_BLOCK % (NB * S::LANES), 0);
     let (m, k) = a.dim();
+    let (vectors, block) = (positions.div_ceil(S::LANES), NB * S::LANES);
+    let whole = vectors / NB * block;
     for first_row in (0..m).step_by(MB) {
-        let panel = a.panels[first_row * k..].as_ptr();
-        let rows = MB.min(m - first_row);
-        for q in (0..span).step_by(NB * S::LANES) {
-            let mut sums = [[unsafe { s.zero() }; NB]; MB];
-            for (column, &offset) in offsets.iter().enumerate() {
-                // SAFETY: offset + q + NB·LANES <= offset + span <= x.len(); the panel holds K·MB
-                unsafe {
-                    let at = x.as_ptr().add(offset + q);
-                    let xs: [S::V; NB] = std::array::from_fn(|j| s.load(at.add(j * S::LANES)));
-                    for (i, row_sums) in sums.iter_mut().enumerate() {
-                        let a_ik = s.splat(*panel.add(column * MB + i));
-                        for (sum, &xj) in row_sums.iter_mut().zip(&xs) {
-                            *sum = s.mul_add(a_ik, xj, *sum);
-                        }
-                    }
+        let rows = Rows {
+            panel: &a.panels[first_row * k..][..k * MB],
+            first: first_row,
+            count: MB.min(m - first_row),
+        };
+        // SAFETY (each call): the vectors end at positions rounded up to LANES, within
+        // round_positions(positions), which product checked x and out against
+        unsafe {
+            for q in (0..whole).step_by(block) {
+                product_block::<S, MB, NB>(s, &rows, offsets, x, q, out, out_stride);
+            }
+            match vectors % NB {
+                0 => {}
+                1 => product_block::<S, MB, 1>(s, &rows, offsets, x, whole, out, out_stride),
+                2 => product_block::<S, MB, 2>(s, &rows, offsets, x, whole, out, out_stride),
+                3 => product_block::<S, MB, 3>(s, &rows, offsets, x, whole, out, out_stride),
+                _ => unreachable!("blocks are at most 4 vectors"),
+            }
+        }
+    }
+}
+
+/// A panel of `MB` rows of `a` (`K x MB`, column by column), from row `first`, `count` of
+/// them real.
+struct Rows<'a> {
+    panel: &'a [f32],
+    first: usize,
+    count: usize,
+}
+
+/// One block: `out[first + i, q + j·LANES ..]` for the panel's rows `i` and `NB` vectors `j`,
+/// the sums kept in `MB·NB` registers over every shift, then stored once.
+///
+/// # Safety
+/// `x` holds `offset + q + NB·LANES` values for every offset, and `out` the panel's real rows
+/// `out_stride` apart with `q + NB·LANES` values each; the CPU runs `S`.
+#[inline(always)]
+unsafe fn product_block<S: Simd, const MB: usize, const NB: usize>(
+    s: S,
+    rows: &Rows<'_>,
+    offsets: &[usize],
+    x: &[f32],
+    q: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let panel = rows.panel.as_ptr();
+    let mut sums = [[unsafe { s.zero() }; NB]; MB];
+    for (column, &offset) in offsets.iter().enumerate() {
+        // SAFETY: offset + q + NB·LANES <= x.len() (the caller's promise); the panel holds K·MB
+        unsafe {
+            let at = x.as_ptr().add(offset + q);
+            let xs: [S::V; NB] = std::array::from_fn(|j| s.load(at.add(j * S::LANES)));
+            for (i, row_sums) in sums.iter_mut().enumerate() {
+                let a_ik = s.splat(*panel.add(column * MB + i));
+                for (sum, &xj) in row_sums.iter_mut().zip(&xs) {
+                    *sum = s.mul_add(a_ik, xj, *sum);
                 }
             }
-            for (i, row_sums) in sums.iter().enumerate().take(rows) {
-                for (j, &sum) in row_sums.iter().enumerate() {
-                    // SAFETY: row first_row + i < M, and q + (j + 1)·LANES <= span <= out_stride
-                    unsafe {
-                        s.store(out.as_mut_ptr().add((first_row + i) * out_stride + q + j * S::LANES), sum)
-                    };
-                }
-            }
+        }
+    }
+    for (i, row_sums) in sums.iter().enumerate().take(rows.count) {
+        for (j, &sum) in row_sums.iter().enumerate() {
+            // SAFETY: row first + i is real, and q + (j + 1)·LANES <= the row's values
+            unsafe { s.store(out.as_mut_ptr().add((rows.first + i) * out_stride + q + j * S::LANES), sum) };
         }
     }
 }
