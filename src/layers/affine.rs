@@ -83,7 +83,7 @@ impl<T: Float> Layer<T> for Affine<T> {
         self.original_x_shape = x.shape().to_vec();
         // x: (N, ...) -> (N, D), without a copy when x is already in row-major order
         let x = if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() };
-        self.x.set(x.into_shape_with_order((n, d)).expect("standard layout"));
+        self.x.set(x.into_shape_with_order((n, d)).expect("standard layout"), self.output_size());
         let mut out = self.x.dot(self.w.view());
         out += &self.b;
         out.into_dyn()

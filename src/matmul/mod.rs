@@ -21,12 +21,26 @@ use rayon::prelude::*;
 
 use crate::Float;
 
-/// Left operands with at most this fraction of nonzeros take the zero-skipping path.
+/// Left operands with at most this fraction of nonzeros take the zero-skipping path, in
+/// products small enough to run on one core (below [`PARALLEL_MIN_MULADDS`]).
 pub const SPARSE_MAX_DENSITY: f64 = 0.5;
+
+/// The same for products large enough to be split between the cores, where the zero-skipping
+/// kernels, on one core, race `gemm` on all of them: SimpleConvNet's `x·W1`, `(100, 4320)·(4320,
+/// 100)` with 42% of `x` nonzero, took 1.16 ms that way against 0.36 ms dense on the Xeon
+/// (docs/performance.md).
+pub const SPARSE_MAX_DENSITY_SPLIT: f64 = 0.1;
 
 /// Products with at least this many multiply-adds are split across threads; smaller ones
 /// run on the calling thread, where thread hand-off would cost more than it saves.
 const PARALLEL_MIN_MULADDS: usize = 8 << 20;
+
+/// Whether a left operand with `density` nonzeros takes the zero-skipping path in a product of
+/// `muladds` multiply-adds.
+fn sparse_pays(density: f64, muladds: usize) -> bool {
+    let split = muladds >= PARALLEL_MIN_MULADDS && rayon::current_num_threads() > 1;
+    density <= if split { SPARSE_MAX_DENSITY_SPLIT } else { SPARSE_MAX_DENSITY }
+}
 
 /// Returns `a · b`.
 ///
@@ -195,12 +209,13 @@ fn try_sparse<T: Float>(
     else {
         return false;
     };
-    if let Some(a) = a.as_slice().and_then(T::as_f32s).filter(|a| density(a, m) <= SPARSE_MAX_DENSITY) {
+    let muladds = m * k * n;
+    if let Some(a) = a.as_slice().and_then(T::as_f32s).filter(|a| sparse_pays(density(a, m), muladds)) {
         SparseRows::from_dense(a, m, k).dot_into(b, n, c, accumulate);
         return true;
     }
     if let Some(a_t) =
-        a.t().as_slice().and_then(T::as_f32s).filter(|a_t| density(a_t, k) <= SPARSE_MAX_DENSITY)
+        a.t().as_slice().and_then(T::as_f32s).filter(|a_t| sparse_pays(density(a_t, k), muladds))
     {
         SparseRows::from_dense(a_t, k, m).t_dot_into(b, n, c, accumulate);
         return true;
@@ -224,15 +239,18 @@ impl<T: Float> Operand<T> {
         Operand { dense: Some(Array2::zeros((0, cols))), sparse: None, rows: 0 }
     }
 
-    /// Holds `a` (it must be in row-major order), finding its nonzeros if there are few,
-    /// into the memory of the last operand held.
+    /// Holds `a` (it must be in row-major order), finding its nonzeros if there are few enough
+    /// for the zero-skipping kernels to pay in products with a right operand `n` columns wide
+    /// (`W`'s), into the memory of the last operand held.
     ///
     /// **Panics** if `a` is not in row-major order.
-    pub fn set(&mut self, a: Array2<T>) {
+    pub fn set(&mut self, a: Array2<T>, n: usize) {
         assert!(a.is_standard_layout(), "Operand::set: the array must be in row-major order");
         let (rows, cols) = a.dim();
-        let sparse_values =
-            a.as_slice().and_then(T::as_f32s).filter(|values| density(values, rows) <= SPARSE_MAX_DENSITY);
+        let sparse_values = a
+            .as_slice()
+            .and_then(T::as_f32s)
+            .filter(|values| sparse_pays(density(values, rows), rows * cols * n));
         match sparse_values {
             Some(values) => self.sparse.get_or_insert_with(SparseRows::default).fill_from(values, rows, cols),
             None => self.sparse = None,

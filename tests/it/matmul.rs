@@ -194,7 +194,7 @@ mod sparse {
         for (x, seed) in [(sparse_matrix(100, 784, 0.19, 5), 6), (dense(20, 30, 7), 8)] {
             let (w, dout) = (dense(x.ncols(), 50, seed), dense(x.nrows(), 50, seed + 1));
             let mut operand = Operand::empty(x.ncols());
-            operand.set(x.clone());
+            operand.set(x.clone(), 50);
             assert_close(&operand.dot(w.view()), &matmul_reference(x.view(), w.view()), "x·W");
             let mut dw = Array2::from_elem((x.ncols(), 50), 3.0f32);
             operand.t_dot_into(dout.view(), dw.view_mut());
