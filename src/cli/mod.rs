@@ -120,7 +120,7 @@ pub struct ArchArgs {
     /// Batch normalisation after each hidden affine layer (mlp) or convolution (deep-convnet).
     #[arg(long)]
     batch_norm: bool,
-    /// Dropout ratio after each hidden layer (mlp) [deep-convnet: 0.5, the book's; 0 for none].
+    /// Dropout ratio after each hidden layer (mlp) [deep-convnet: 0.5, the book's, but 0.25 in train's recipe; 0 for none].
     #[arg(long, value_name = "RATIO")]
     dropout: Option<f64>,
     /// Where dropout scales: inverted (in training) or book (at test time, for the book's weights).

@@ -29,7 +29,7 @@ pub struct TrainArgs {
     /// The optimizer [default: sgd for two-layer and mlp, adam for the conv nets, as the book].
     #[arg(long, value_enum)]
     optimizer: Option<OptimizerName>,
-    /// Learning rate [default: 0.1 for SGD (the book's ch05/train_neuralnet.py), otherwise the book's for the optimizer].
+    /// Learning rate [default: 0.1 for SGD (the book's ch05/train_neuralnet.py), 0.003 for deep-convnet's recipe, otherwise the book's for the optimizer].
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// How the learning rate changes: constant, cosine (down to 0 over the run), or step
@@ -127,6 +127,15 @@ impl TrainArgs {
     }
 }
 
+/// The network `architecture` (as the flags name it) trained with its recipe's dropout, unless
+/// `--dropout` gives one.
+fn trained_network(args: &TrainArgs, architecture: Architecture) -> Architecture {
+    match args.arch.dropout {
+        Some(_) => architecture,
+        None => Recipe::for_network(&architecture).network(architecture),
+    }
+}
+
 /// What a run is: its network, its optimizer and its configuration.
 struct Plan {
     architecture: Architecture,
@@ -139,7 +148,8 @@ impl Plan {
     /// The run the flags describe, on `data`.
     fn from_flags(args: &TrainArgs, data: &Mnist) -> Result<Plan> {
         let (image_shape, classes) = (data.train.image_shape, data.classes);
-        let architecture = args.arch.architecture_or(ArchName::TwoLayer, image_shape, classes)?;
+        let architecture =
+            trained_network(args, args.arch.architecture_or(ArchName::TwoLayer, image_shape, classes)?);
         // the network's recipe (the library's), with what the flags change
         let mut recipe = Recipe::for_network(&architecture);
         if let Some(optimizer) = args.optimizer {
@@ -193,6 +203,7 @@ impl Plan {
             }
         };
         if let Some(architecture) = args.arch.architecture(data.train.image_shape, data.classes)?
+            && let architecture = trained_network(args, architecture)
             && architecture != self.architecture
         {
             compare("--arch", architecture.describe(), self.architecture.describe());
@@ -585,5 +596,10 @@ mod tests {
         assert_eq!((plan.optimizer, plan.lr), (Recipe::book().optimizer, 0.1));
         let deep = Plan::from_flags(&train_args(&["--arch", "deep-convnet"]), &data).unwrap();
         assert_eq!(deep.config.iterations, 8 * 12);
+        // the recipe's dropout, unless --dropout names one (the book's 0.5)
+        assert!(deep.architecture.describe().contains("(dropout 0.25 (inverted))"));
+        let book =
+            Plan::from_flags(&train_args(&["--arch", "deep-convnet", "--dropout", "0.5"]), &data).unwrap();
+        assert!(book.architecture.describe().contains("(dropout 0.5 (inverted))"));
     }
 }
