@@ -197,10 +197,13 @@ impl<T: Float> Convolution<T> {
             self.scratch.keep(b);
             a
         };
+        // one piece of rayon's work a group, whichever core takes it: the sums are then added
+        // in the same order every run (pieces split as the cores happen to steal work would
+        // give dW's sums, and the whole training run, other roundings run to run)
         let (sums, dx) = if want_dx {
             let mut sums = None;
             let write = |dx: &mut [MaybeUninit<T>]| {
-                let groups = dx.par_chunks_mut((group * image).max(1)).enumerate();
+                let groups = dx.par_chunks_mut((group * image).max(1)).enumerate().with_max_len(1);
                 sums = Some(groups.map(|(i, dx)| (i * group, Some(dx))).fold(new, step).reduce(new, add));
             };
             // SAFETY: the groups' images tile dx, and write_outputs writes every value of each
@@ -208,7 +211,7 @@ impl<T: Float> Convolution<T> {
             let dx = unsafe { written(self.x.raw_dim(), write) };
             (sums.expect("written calls write"), Some(dx))
         } else {
-            let groups = (0..n).into_par_iter().step_by(group);
+            let groups = (0..n).into_par_iter().step_by(group).with_max_len(1);
             (groups.map(|first| (first, None)).fold(new, step).reduce(new, add), None)
         };
         // dW (FN, K) from dWᵀ (K, FN rounded up)
@@ -252,14 +255,17 @@ impl<T: Float> Convolution<T> {
             a.db.iter_mut().zip(&b.db).for_each(|(a, &b)| *a += b);
             a
         };
+        // a core's share of the images a piece, split the same way every run: the sums are
+        // added in the same order (see backward_shifted)
+        let share = per_core(self.x.dim().0);
         let (gradients, dx) = if want_dx {
             let mut dx = zeros_par(self.x.raw_dim());
             let slices = dx.as_slice_mut().expect("new").par_chunks_mut(image.max(1));
-            let slices = slices.with_min_len(per_core(self.x.dim().0));
+            let slices = slices.with_min_len(share).with_max_len(share);
             let g = slices.enumerate().map(|(n, dx)| (n, Some(dx))).fold(new, step).reduce(new, add);
             (g, Some(dx))
         } else {
-            let images = (0..self.x.dim().0).into_par_iter().with_min_len(per_core(self.x.dim().0));
+            let images = (0..self.x.dim().0).into_par_iter().with_min_len(share).with_max_len(share);
             (images.map(|n| (n, None)).fold(new, step).reduce(new, add), None)
         };
         let dw_t = ndarray::Array2::from_shape_vec((k, fn_), gradients.dw).expect("K·FN");

@@ -450,3 +450,27 @@ fn a_convolution_s_later_backward_passes_equal_a_fresh_layer_s() {
         assert_eq!((&used.dw, &used.db), (&fresh.dw, &fresh.db), "dW and db");
     }
 }
+
+#[test]
+fn a_convolution_s_gradients_are_the_same_every_pass_whichever_core_takes_which_images() {
+    // DeepConvNet's second layer on a batch of 100: the shifted backward pass sums dW over a
+    // dozen groups of images, which the cores share out as they go; the groups' sums must be
+    // added in one order, or dW (and the training run after it) rounds differently run to run
+    let mut rng = mitbadak::seeded_rng(12);
+    let w: ndarray::Array4<f32> =
+        ndarray::Array4::from_shape_simple_fn((16, 16, 3, 3), || rng.random_range(-0.2..0.2));
+    let b = Array1::from_shape_simple_fn(16, || rng.random_range(-0.1..0.1));
+    let x = ndarray::Array4::<f32>::from_shape_simple_fn((100, 16, 28, 28), || rng.random_range(-1.0..1.0));
+    let dout =
+        ndarray::Array4::<f32>::from_shape_simple_fn((100, 16, 28, 28), || rng.random_range(-1.0..1.0));
+    let mut conv = Convolution::new(w, b, 1, 1);
+    let mut pass = || {
+        conv.forward(x.clone().into_dyn(), true);
+        conv.backward_params(dout.clone().into_dyn());
+        (conv.dw.clone(), conv.db.clone())
+    };
+    let first = pass();
+    for i in 1..12 {
+        assert!(pass() == first, "pass {i}: dW or db differs from the first pass's");
+    }
+}
