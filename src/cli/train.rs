@@ -29,7 +29,7 @@ pub struct TrainArgs {
     /// The optimizer [default: sgd for two-layer and mlp, adam for the conv nets, as the book].
     #[arg(long, value_enum)]
     optimizer: Option<OptimizerName>,
-    /// Learning rate [default: 0.1 for SGD (the book's ch05/train_neuralnet.py), 0.003 for deep-convnet's recipe, otherwise the book's for the optimizer].
+    /// Learning rate [default: 0.1 for SGD (the book's ch05/train_neuralnet.py), 0.002 for deep-convnet's recipe, otherwise the book's for the optimizer].
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// How the learning rate changes: constant, cosine (down to 0 over the run), or step
@@ -595,7 +595,7 @@ mod tests {
         assert_eq!(plan.config, TrainConfig::default());
         assert_eq!((plan.optimizer, plan.lr), (Recipe::book().optimizer, 0.1));
         let deep = Plan::from_flags(&train_args(&["--arch", "deep-convnet"]), &data).unwrap();
-        assert_eq!(deep.config.iterations, 8 * 12);
+        assert_eq!(deep.config.iterations, 10 * 12);
         // the recipe's dropout, unless --dropout names one (the book's 0.5)
         assert!(deep.architecture.describe().contains("(dropout 0.25 (inverted))"));
         let book =
