@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::Float;
 
 /// Left operands with at most this fraction of nonzeros take the zero-skipping path, in
-/// products small enough to run on one core (below [`PARALLEL_MIN_MULADDS`]).
+/// products small enough to run on one core (below 8M multiply-adds).
 pub const SPARSE_MAX_DENSITY: f64 = 0.5;
 
 /// The same for products large enough to be split between the cores, where the zero-skipping
