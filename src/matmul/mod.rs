@@ -26,9 +26,9 @@ use crate::Float;
 pub const SPARSE_MAX_DENSITY: f64 = 0.5;
 
 /// The same for products large enough to be split between the cores, where the zero-skipping
-/// kernels, on one core, race `gemm` on all of them: SimpleConvNet's `x·W1`, `(100, 4320)·(4320,
-/// 100)` with 42% of `x` nonzero, took 1.16 ms that way against 0.36 ms dense on the Xeon
-/// (docs/performance.md).
+/// kernels, on one core, race `gemm` on all of them: SimpleConvNet's `x·W1` shape, `(100,
+/// 4320)·(4320, 100)`, with 40% of a random `x` nonzero, took 1.16 ms that way against 0.36 ms
+/// dense on the Xeon (docs/performance.md).
 pub const SPARSE_MAX_DENSITY_SPLIT: f64 = 0.1;
 
 /// Products with at least this many multiply-adds are split across threads; smaller ones

@@ -27,8 +27,9 @@
 use super::simd::{Isa, Scalar, Simd, dispatch};
 use crate::Float;
 
-/// The positions the fast [`product`] computes at a time, on every instruction set: the
-/// position count of `out` and the room after the last offset in `x` are rounded up to it.
+/// The rows of `out` and the room after the last offset in `x` are rounded up to a multiple of
+/// this many positions: a whole block of the widest kernel (3 vectors of 16), though the
+/// [`product`] itself stops at the positions rounded up to a vector.
 pub const POSITION_BLOCK: usize = 48;
 
 /// Rounds `positions` up to a whole number of [`POSITION_BLOCK`]s.

@@ -128,8 +128,9 @@ impl Recipe {
         }
     }
 
-    /// `architecture` with this recipe's dropout ratio, where the recipe sets one and the
-    /// network has dropout (its mode kept); otherwise `architecture` as it is.
+    /// `architecture` with this recipe's dropout ratio, where the recipe sets one (only
+    /// DeepConvNet's does) and the network has dropout (its mode kept); otherwise
+    /// `architecture` as it is.
     ///
     /// ```
     /// use mitbadak::nets::Architecture;
@@ -146,10 +147,6 @@ impl Recipe {
             Architecture::DeepConvnet(mut config) => {
                 config.dropout.iter_mut().for_each(|dropout| dropout.ratio = ratio);
                 Architecture::DeepConvnet(config)
-            }
-            Architecture::Mlp(mut config) => {
-                config.dropout.iter_mut().for_each(|dropout| dropout.ratio = ratio);
-                Architecture::Mlp(config)
             }
             other => other,
         }
