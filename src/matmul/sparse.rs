@@ -386,15 +386,8 @@ impl SparseRows {
                 let width = (n - j).min(BLOCK_VECTORS * S::LANES);
                 // SAFETY: rows col[..] and columns j..j + width of b, and of row i of c, exist.
                 unsafe {
-                    gather_block(
-                        s,
-                        nonzeros,
-                        b.as_ptr().add(j),
-                        ldb,
-                        c.as_mut_ptr().add(i * n + j),
-                        width,
-                        accumulate,
-                    )
+                    let rows = RowsOfB { first: b.as_ptr().add(j), stride: ldb, whole_tail: ldb != n };
+                    gather_block(s, nonzeros, rows, c.as_mut_ptr().add(i * n + j), width, accumulate)
                 };
                 j += width;
             }
@@ -471,28 +464,31 @@ unsafe fn count_nonzeros_avx2(values: &[f32]) -> usize {
 /// Some nonzeros: their positions and their values.
 type Nonzeros<'a> = (&'a [u32], &'a [f32]);
 
+/// The rows of `b` a kernel reads: where the first starts, how far apart they are, and whether
+/// each goes on to a whole vector past the columns read (in the aligned copy), so that the
+/// last, partial vector is read whole (its extra lanes are summed and never stored), which is
+/// faster than a masked read.
+#[derive(Clone, Copy)]
+struct RowsOfB {
+    first: *const f32,
+    stride: usize,
+    whole_tail: bool,
+}
+
 /// `c[0..width] (+)= Σ value·b[position][0..width]`, with `c` in registers.
 #[inline(always)]
-unsafe fn gather_block<S: Simd>(
-    s: S,
-    nz: Nonzeros,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    width: usize,
-    accumulate: bool,
-) {
+unsafe fn gather_block<S: Simd>(s: S, nz: Nonzeros, b: RowsOfB, c: *mut f32, width: usize, accumulate: bool) {
     unsafe {
         match width / S::LANES {
-            0 => gather_block_n::<S, 0>(s, nz, b, ldb, c, width, accumulate),
-            1 => gather_block_n::<S, 1>(s, nz, b, ldb, c, width, accumulate),
-            2 => gather_block_n::<S, 2>(s, nz, b, ldb, c, width, accumulate),
-            3 => gather_block_n::<S, 3>(s, nz, b, ldb, c, width, accumulate),
-            4 => gather_block_n::<S, 4>(s, nz, b, ldb, c, width, accumulate),
-            5 => gather_block_n::<S, 5>(s, nz, b, ldb, c, width, accumulate),
-            6 => gather_block_n::<S, 6>(s, nz, b, ldb, c, width, accumulate),
-            7 => gather_block_n::<S, 7>(s, nz, b, ldb, c, width, accumulate),
-            _ => gather_block_n::<S, 8>(s, nz, b, ldb, c, width, accumulate),
+            0 => gather_block_n::<S, 0>(s, nz, b, c, width, accumulate),
+            1 => gather_block_n::<S, 1>(s, nz, b, c, width, accumulate),
+            2 => gather_block_n::<S, 2>(s, nz, b, c, width, accumulate),
+            3 => gather_block_n::<S, 3>(s, nz, b, c, width, accumulate),
+            4 => gather_block_n::<S, 4>(s, nz, b, c, width, accumulate),
+            5 => gather_block_n::<S, 5>(s, nz, b, c, width, accumulate),
+            6 => gather_block_n::<S, 6>(s, nz, b, c, width, accumulate),
+            7 => gather_block_n::<S, 7>(s, nz, b, c, width, accumulate),
+            _ => gather_block_n::<S, 8>(s, nz, b, c, width, accumulate),
         }
     }
 }
@@ -502,8 +498,7 @@ unsafe fn gather_block<S: Simd>(
 unsafe fn gather_block_n<S: Simd, const NV: usize>(
     s: S,
     (positions, values): Nonzeros,
-    b: *const f32,
-    ldb: usize,
+    b: RowsOfB,
     c: *mut f32,
     width: usize,
     accumulate: bool,
@@ -515,12 +510,14 @@ unsafe fn gather_block_n<S: Simd, const NV: usize>(
         let mut acc_tail = s.zero();
         for (&p, &value) in positions.iter().zip(values) {
             let v = s.splat(value);
-            let row = b.add(p as usize * ldb);
+            let row = b.first.add(p as usize * b.stride);
             for (q, acc) in acc.iter_mut().enumerate() {
                 *acc = s.mul_add(v, s.load(row.add(q * S::LANES)), *acc);
             }
             if tail > 0 {
-                acc_tail = s.mul_add(v, s.load_masked(row.add(NV * S::LANES), mask), acc_tail);
+                let tail_row = row.add(NV * S::LANES);
+                let b_tail = if b.whole_tail { s.load(tail_row) } else { s.load_masked(tail_row, mask) };
+                acc_tail = s.mul_add(v, b_tail, acc_tail);
             }
         }
         let one = s.splat(1.0);
