@@ -22,6 +22,7 @@
 //! storing them (tens of MB for a batch of DeepConvNet).
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 use ndarray::{Array1, Array4, ArrayD, ArrayView2, ArrayViewMut2, Dim, Ix4};
 use rayon::prelude::*;
@@ -31,6 +32,7 @@ use super::{Layer, Param, per_core, sum_in_lanes, written, zeros_par};
 use crate::Float;
 use crate::matmul::gemm_into;
 use crate::matmul::shifted::{GradientOperands, ShiftedRows, gradient_of, round_positions};
+use crate::matmul::simd::{Isa, dispatch};
 
 /// A 2-D convolution layer with filters `w` (the book's `W`) and bias `b`.
 #[derive(Debug, Clone)]
@@ -324,18 +326,109 @@ impl<T: Float> Convolution<T> {
 }
 
 /// `rows[r, m] = planes[m, r]` for `planes: (M, P)` and `rows: (P, m_stride)`; the columns of
-/// `rows` past `M` are left as they are. In tiles of 16 positions, so that the rows being
-/// written stay in L1 while every plane is read: a plain loop either way strides through
-/// memory a cache line a value.
+/// `rows` past `M` are left as they are. In `f32` with AVX2 (or AVX-512), 8x8 blocks at a time
+/// in registers ([`transpose_planes_avx2`]); else, and for the edges, [`transpose_planes_plain`].
 fn transpose_planes<T: Float>(planes: &[T], p: usize, rows: &mut [T], m_stride: usize) {
-    for first in (0..p).step_by(16) {
-        let tile = first..(first + 16).min(p);
-        for (m, plane) in planes.chunks_exact(p).enumerate() {
+    transpose_planes_on(dispatch(), planes, p, rows, m_stride)
+}
+
+/// [`transpose_planes`] on a given instruction set (the tests hold each to the plain loop).
+fn transpose_planes_on<T: Float>(isa: Isa, planes: &[T], p: usize, rows: &mut [T], m_stride: usize) {
+    let m = planes.len() / p.max(1);
+    assert!(m <= m_stride && rows.len() >= p * m_stride, "transpose_planes: rows too small");
+    match (isa, T::as_f32s(planes)) {
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx2 | Isa::Avx512, Some(planes)) => {
+            let rows = T::as_f32s_mut(rows).expect("f32 as the planes are");
+            // SAFETY: dispatch() (or the test, from Isa::available) found avx2 on this CPU
+            let (m8, p8) = unsafe { transpose_planes_avx2(planes, p, rows, m_stride) };
+            // the edges: the last M % 8 planes whole, and the last P % 8 positions of the rest
+            transpose_planes_plain(planes, p, (m8..m, 0..p), rows, m_stride);
+            transpose_planes_plain(planes, p, (0..m8, p8..p), rows, m_stride);
+        }
+        _ => transpose_planes_plain(planes, p, (0..m, 0..p), rows, m_stride),
+    }
+}
+
+/// The plain loop of [`transpose_planes`], for planes `ms` and positions `rs`. In tiles of 16
+/// positions, so that the rows being written stay in L1 while every plane is read: a plain loop
+/// either way strides through memory a cache line a value.
+fn transpose_planes_plain<T: Copy>(
+    planes: &[T],
+    p: usize,
+    (ms, rs): (Range<usize>, Range<usize>),
+    rows: &mut [T],
+    m_stride: usize,
+) {
+    for first in rs.clone().step_by(16) {
+        let tile = first..(first + 16).min(rs.end);
+        for m in ms.clone() {
+            let plane = &planes[m * p..][..p];
             for r in tile.clone() {
                 rows[r * m_stride + m] = plane[r];
             }
         }
     }
+}
+
+/// The 8x8 blocks of [`transpose_planes`] for `f32`, each transposed in registers; returns how
+/// many planes and positions the blocks covered (`M` and `P` rounded down to 8).
+///
+/// # Safety
+/// The CPU must have AVX2; `planes` must hold whole planes of `p` values and `rows` `p` rows of
+/// `m_stride >= M` values (checked by the caller).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn transpose_planes_avx2(
+    planes: &[f32],
+    p: usize,
+    rows: &mut [f32],
+    m_stride: usize,
+) -> (usize, usize) {
+    use std::arch::x86_64::*;
+    let m = planes.len() / p.max(1);
+    let (m8, p8) = (m / 8 * 8, p / 8 * 8);
+    for m0 in (0..m8).step_by(8) {
+        for r0 in (0..p8).step_by(8) {
+            // SAFETY: rows m0..m0 + 8 of planes, positions r0..r0 + 8, exist (m0 + 8 <= M,
+            // r0 + 8 <= P); so do rows r0..r0 + 8 of rows, columns m0..m0 + 8 (m_stride >= M)
+            unsafe {
+                let from = planes.as_ptr().add(m0 * p + r0);
+                let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(from.add(i * p)));
+                let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+                let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+                let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+                let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+                let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+                let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+                let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+                let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+                let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let columns = [
+                    _mm256_permute2f128_ps::<0x20>(s0, s4),
+                    _mm256_permute2f128_ps::<0x20>(s1, s5),
+                    _mm256_permute2f128_ps::<0x20>(s2, s6),
+                    _mm256_permute2f128_ps::<0x20>(s3, s7),
+                    _mm256_permute2f128_ps::<0x31>(s0, s4),
+                    _mm256_permute2f128_ps::<0x31>(s1, s5),
+                    _mm256_permute2f128_ps::<0x31>(s2, s6),
+                    _mm256_permute2f128_ps::<0x31>(s3, s7),
+                ];
+                let to = rows.as_mut_ptr().add(r0 * m_stride + m0);
+                for (i, column) in columns.into_iter().enumerate() {
+                    _mm256_storeu_ps(to.add(i * m_stride), column);
+                }
+            }
+        }
+    }
+    (m8, p8)
 }
 
 /// The bytes of padded planes and `dout` rows a core keeps at a time in the shifted backward
@@ -451,5 +544,33 @@ impl<T: Float> Layer<T> for Convolution<T> {
             Param::new("W", self.w.view_mut().into_dyn(), self.dw.view_mut().into_dyn()),
             Param::new("b", self.b.view_mut().into_dyn(), self.db.view_mut().into_dyn()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every instruction set this CPU has gives the plain loop's rows, for planes and positions
+    /// that are and are not multiples of the 8x8 blocks, and leaves the columns past `M` alone.
+    #[test]
+    fn transpose_planes_gives_the_plain_loop_s_rows_on_every_instruction_set() {
+        for isa in Isa::available() {
+            for (m, p) in
+                [(1usize, 1usize), (7, 9), (8, 8), (16, 576), (30, 576), (32, 196), (64, 64), (13, 17)]
+            {
+                let m_stride = m.div_ceil(16) * 16;
+                let planes: Vec<f32> = (0..m * p).map(|i| i as f32).collect();
+                let mut got = vec![-1.0f32; p * m_stride];
+                transpose_planes_on(isa, &planes, p, &mut got, m_stride);
+                let mut want = vec![-1.0f32; p * m_stride];
+                for (mi, plane) in planes.chunks_exact(p).enumerate() {
+                    for (r, &v) in plane.iter().enumerate() {
+                        want[r * m_stride + mi] = v;
+                    }
+                }
+                assert_eq!(got, want, "{isa:?} M={m} P={p}");
+            }
+        }
     }
 }
