@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::im2col::{output_size, tap_input};
 use super::{Layer, per_core, written, zeros_par};
 use crate::Float;
-use crate::matmul::simd::{Isa, dispatch};
+use crate::matmul::simd::{compiled_for, dispatch};
 
 /// How a window is reduced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,8 +150,8 @@ fn max_plane<T: Float>(
 /// with `H` and `W` even or odd (a last odd line or column is in no window): the four cells
 /// of each window read straight off two lines, with no window list. The same first maximum
 /// as [`max_plane`], which it is tested against; faster, with no list of cells to read. Written
-/// with selections, no branches, so that compiled for AVX-512 or AVX2 ([`max_plane_2x2_on`]) it
-/// takes 16 or 8 windows at a time.
+/// with selections, no branches, so that it vectorizes, and run [`compiled_for`] the kernels'
+/// instruction set.
 #[inline(always)]
 fn max_plane_2x2<T: Float>(
     (w, ow): (usize, usize),
@@ -175,35 +175,6 @@ fn max_plane_2x2<T: Float>(
             out.write(max);
             *arg_max = (top + 2 * ox + at) as u32;
         }
-    }
-}
-
-/// [`max_plane_2x2`] compiled for `isa`, whose wider vectors it fills.
-fn max_plane_2x2_on<T: Float>(
-    isa: Isa,
-    shape: (usize, usize),
-    x: &[T],
-    out: &mut [MaybeUninit<T>],
-    arg_max: &mut [u32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    fn avx512<T: Float>(shape: (usize, usize), x: &[T], out: &mut [MaybeUninit<T>], arg_max: &mut [u32]) {
-        max_plane_2x2(shape, x, out, arg_max)
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn avx2<T: Float>(shape: (usize, usize), x: &[T], out: &mut [MaybeUninit<T>], arg_max: &mut [u32]) {
-        max_plane_2x2(shape, x, out, arg_max)
-    }
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch() found these features on this CPU
-        Isa::Avx512 => unsafe { avx512(shape, x, out, arg_max) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch() found avx2 and fma on this CPU
-        Isa::Avx2 => unsafe { avx2(shape, x, out, arg_max) },
-        _ => max_plane_2x2(shape, x, out, arg_max),
     }
 }
 
@@ -264,8 +235,13 @@ impl<T: Float> Layer<T> for Pooling {
                     // a padded window reads padding from the first one on; without padding, none does
                     if book_windows {
                         let isa = dispatch();
-                        planes
-                            .for_each(|((x, out), arg_max)| max_plane_2x2_on(isa, (w, ow), x, out, arg_max));
+                        planes.for_each(|((x, out), arg_max)| {
+                            compiled_for(
+                                isa,
+                                #[inline(always)]
+                                || max_plane_2x2((w, ow), x, out, arg_max),
+                            )
+                        });
                     } else {
                         planes.for_each(|((x, out), arg_max)| max_plane(windows, padded, x, out, arg_max));
                     }

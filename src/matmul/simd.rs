@@ -315,6 +315,38 @@ pub fn dispatch() -> Isa {
     })
 }
 
+/// Runs `loops` compiled for `isa`: plain loops, written once, that the compiler turns into
+/// vector code as wide as `isa`'s (16 `f32` at a time with AVX-512, 8 with AVX2, 4 in the
+/// portable build). `loops` must be an `#[inline(always)]` closure, so that it is inlined into
+/// the function built for `isa`, with the `#[inline(always)]` functions it calls: one left to
+/// the compiler's choice can stay a call, compiled for the portable target (SimpleConvNet's
+/// pooling loop did).
+///
+/// **Panics** if this CPU cannot run `isa`.
+#[inline(always)]
+pub(crate) fn compiled_for<R>(isa: Isa, loops: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma,popcnt")]
+    fn avx512<R>(loops: impl FnOnce() -> R) -> R {
+        loops()
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma,popcnt")]
+    fn avx2<R>(loops: impl FnOnce() -> R) -> R {
+        loops()
+    }
+    assert!(isa <= best_on_this_cpu(), "compiled_for: this CPU cannot run {isa:?}");
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has what best_on_this_cpu() found, and isa is at most that
+        Isa::Avx512 => unsafe { avx512(loops) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above
+        Isa::Avx2 => unsafe { avx2(loops) },
+        _ => loops(),
+    }
+}
+
 /// Appends the positions and values of the nonzero bytes of `bytes` (an image's pixels).
 /// With AVX2, 32 bytes are checked at a time, and only their nonzeros are visited.
 ///

@@ -28,7 +28,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::simd::{Isa, Scalar, Simd, dispatch};
+use super::simd::{Isa, Scalar, Simd, compiled_for, dispatch};
 
 /// Floats in a cache line (64 bytes).
 const LINE_FLOATS: usize = 16;
@@ -207,15 +207,11 @@ impl SparseRows {
             &mut self.col.spare_capacity_mut()[..positions.len()],
             &mut self.value.spare_capacity_mut()[..values.len()],
         );
-        match dispatch() {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: dispatch() found avx512f and avx2 on this CPU.
-            Isa::Avx512 => unsafe { widen_bytes_avx512(positions, values, scale, spare) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: dispatch() found avx2 on this CPU.
-            Isa::Avx2 => unsafe { widen_bytes_avx2(positions, values, scale, spare) },
-            _ => widen_bytes(positions, values, scale, spare),
-        }
+        compiled_for(
+            dispatch(),
+            #[inline(always)]
+            || widen_bytes(positions, values, scale, spare),
+        );
         // SAFETY: widen_bytes wrote the next positions.len() == values.len() entries of each
         unsafe {
             self.col.set_len(len + positions.len());
@@ -407,8 +403,7 @@ impl SparseRows {
 }
 
 /// Positions and byte values (times `scale`) into `col` and `value`, all of the same length:
-/// plain loops, which the compiler turns into vector code as wide as the instruction set of
-/// the function it is inlined into (16 bytes at a time with AVX-512, 4 with the portable build).
+/// plain loops, run [`compiled_for`] the instruction set of the kernels.
 #[inline(always)]
 fn widen_bytes(positions: &[u16], values: &[u8], scale: f32, (col, value): Spare) {
     for (col, &p) in col.iter_mut().zip(positions) {
@@ -417,18 +412,6 @@ fn widen_bytes(positions: &[u16], values: &[u8], scale: f32, (col, value): Spare
     for (value, &v) in value.iter_mut().zip(values) {
         value.write(v as f32 * scale);
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn widen_bytes_avx512(positions: &[u16], values: &[u8], scale: f32, spare: Spare) {
-    widen_bytes(positions, values, scale, spare)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn widen_bytes_avx2(positions: &[u16], values: &[u8], scale: f32, spare: Spare) {
-    widen_bytes(positions, values, scale, spare)
 }
 
 /// The room for a row's positions and values, at the end of a matrix's.
