@@ -35,8 +35,9 @@ const LINE_FLOATS: usize = 16;
 
 /// How many times over, at least, the nonzeros read the rows of `b` on average for a copy
 /// of `b` whose rows start on cache lines to pay: the copy costs about a read of each row.
-/// `xᵀ·dout` reads the rows of `dout` about 150 times over (an image's nonzeros), and takes
-/// 23.5 µs instead of 27 (AVX-512); `x·W1` reads those of `W1` about 19 times, and breaks even.
+/// `xᵀ·dout` reads the rows of `dout` about 150 times over (an image's nonzeros) and takes
+/// 21.1 µs instead of 27.1; `x·W1` reads those of `W1` about 19 times and takes 28.0 µs,
+/// with the copy, instead of 30.3 (AVX-512, with the whole last vectors of [`RowsOfB`]).
 const PAD_MIN_REUSE: usize = 8;
 
 thread_local! {
