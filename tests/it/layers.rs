@@ -440,13 +440,11 @@ fn a_convolution_s_later_backward_passes_equal_a_fresh_layer_s() {
     // seen other batches (of another size, too) must give the same dW, db and dx, bit for bit,
     // as a new one. 5 filters: dout's rows are padded to 16 values, which nothing rewrites.
     let mut rng = mitbadak::seeded_rng(11);
-    let w: ndarray::Array4<f32> =
-        ndarray::Array4::from_shape_simple_fn((5, 2, 3, 3), || rng.random_range(-1.0..1.0));
+    let w = uniform(&mut rng, (5, 2, 3, 3), 1.0);
     let b = Array1::from_shape_simple_fn(5, || rng.random_range(-1.0..1.0));
     let mut batch = |n: usize| {
-        let x = ndarray::Array4::<f32>::from_shape_simple_fn((n, 2, 9, 9), || rng.random_range(-1.0..1.0));
-        let dout = ndarray::Array4::<f32>::from_shape_simple_fn((n, 5, 9, 9), || rng.random_range(-1.0..1.0));
-        (x.into_dyn(), dout.into_dyn())
+        let x = uniform(&mut rng, (n, 2, 9, 9), 1.0);
+        (x.into_dyn(), uniform(&mut rng, (n, 5, 9, 9), 1.0).into_dyn())
     };
     let batches = [batch(6), batch(3), batch(6)];
     let mut used = Convolution::new(w.clone(), b.clone(), 1, 1);
@@ -466,12 +464,10 @@ fn a_convolution_s_gradients_are_the_same_every_pass_whichever_core_takes_which_
     // dozen groups of images, which the cores share out as they go; the groups' sums must be
     // added in one order, or dW (and the training run after it) rounds differently run to run
     let mut rng = mitbadak::seeded_rng(12);
-    let w: ndarray::Array4<f32> =
-        ndarray::Array4::from_shape_simple_fn((16, 16, 3, 3), || rng.random_range(-0.2..0.2));
+    let w = uniform(&mut rng, (16, 16, 3, 3), 0.2);
     let b = Array1::from_shape_simple_fn(16, || rng.random_range(-0.1..0.1));
-    let x = ndarray::Array4::<f32>::from_shape_simple_fn((100, 16, 28, 28), || rng.random_range(-1.0..1.0));
-    let dout =
-        ndarray::Array4::<f32>::from_shape_simple_fn((100, 16, 28, 28), || rng.random_range(-1.0..1.0));
+    let x = uniform(&mut rng, (100, 16, 28, 28), 1.0);
+    let dout = uniform(&mut rng, (100, 16, 28, 28), 1.0);
     let mut conv = Convolution::new(w, b, 1, 1);
     let mut pass = || {
         conv.forward(x.clone().into_dyn(), true);
@@ -482,4 +478,13 @@ fn a_convolution_s_gradients_are_the_same_every_pass_whichever_core_takes_which_
     for i in 1..12 {
         assert!(pass() == first, "pass {i}: dW or db differs from the first pass's");
     }
+}
+
+/// An `f32` array of `shape` drawn uniformly from `(-limit, limit)`.
+fn uniform(
+    rng: &mut mitbadak::SeededRng,
+    shape: (usize, usize, usize, usize),
+    limit: f32,
+) -> ndarray::Array4<f32> {
+    ndarray::Array4::from_shape_simple_fn(shape, || rng.random_range(-limit..limit))
 }
