@@ -32,7 +32,7 @@ use super::{Layer, Param, per_core, sum_in_lanes, written, zeros_par};
 use crate::Float;
 use crate::matmul::gemm_into;
 use crate::matmul::shifted::{GradientOperands, ShiftedRows, gradient_of, round_positions};
-use crate::matmul::simd::{Isa, dispatch};
+use crate::matmul::simd::{Isa, compiled_for, dispatch};
 
 /// A 2-D convolution layer with filters `w` (the book's `W`) and bias `b`.
 #[derive(Debug, Clone)]
@@ -49,6 +49,10 @@ pub struct Convolution<T> {
     pub stride: usize,
     /// Zeros added around the input.
     pub pad: usize,
+    /// Whether the book's `Relu` after this layer runs in its passes ([`Convolution::with_relu`]).
+    pub relu: bool,
+    /// With `relu`: where the ReLU blocked in the last forward pass (the sum was `<= 0`).
+    relu_blocked: Vec<bool>,
     /// The last input, `(N, C, H, W)` in row-major order.
     x: Array4<T>,
     /// Scratch of the last backward pass, for the next.
@@ -74,11 +78,23 @@ impl<T: Float> Convolution<T> {
             db: Array1::zeros(b.raw_dim()),
             x: Array4::zeros((0, 0, 0, 0)),
             scratch: ScratchPool::default(),
+            relu: false,
+            relu_blocked: Vec::new(),
             stride,
             pad,
             w,
             b,
         }
+    }
+
+    /// This convolution with the book's `Relu` after it run in its own passes: forward writes
+    /// `max(0, ·)` of each output as it writes the output, and backward clears `dout` where the
+    /// ReLU blocked while it has each image's `dout` in the cache anyway. The same numbers as
+    /// the two layers, with one pass over the activations (megabytes a batch) fewer each way.
+    /// The networks put a [`Relu::done_before`](super::Relu::done_before) after it, so that
+    /// their layers stay the book's.
+    pub fn with_relu(self) -> Self {
+        Convolution { relu: true, ..self }
     }
 
     /// The windows of one image of the last input.
@@ -110,9 +126,26 @@ impl<T: Float> Convolution<T> {
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let (oh, ow) = self.windows().output();
         assert_eq!(dout.dim(), (n, fn_, oh, ow), "Convolution::backward: dout");
+        // the ReLU's backward pass (with_relu): dout cleared where the ReLU blocked
+        let blocked = self.relu.then_some(&self.relu_blocked[..]);
+        assert!(
+            blocked.is_none_or(|b| b.len() == dout.len()),
+            "Convolution::backward: no forward pass before"
+        );
         let (dw, db, dx) = match self.padded_planes() {
-            Some(planes) => self.backward_shifted(planes, &dout, want_dx),
-            None => self.backward_windows(&dout, want_dx),
+            Some(planes) => self.backward_shifted(planes, &dout, blocked, want_dx),
+            None => {
+                let dout = match blocked {
+                    Some(blocked) => {
+                        let mut cleared = Array4::zeros(dout.raw_dim());
+                        let cleared_values = cleared.as_slice_mut().expect("new");
+                        clear_blocked(dout.as_slice().expect("row-major"), blocked, cleared_values);
+                        cleared
+                    }
+                    None => dout,
+                };
+                self.backward_windows(&dout, want_dx)
+            }
         };
         self.dw = Array4::from_shape_vec(self.w.raw_dim(), dw).expect("FN·C·FH·FW");
         self.db = Array1::from(db);
@@ -121,11 +154,13 @@ impl<T: Float> Convolution<T> {
 
     /// [`Convolution::backward_with`] by shifted products: `dWᵀ = Σn col · dout[n]ᵀ` read off
     /// the padded planes, and `dx[n]` the product of the padded `dout[n]` with the turned filters.
+    /// `dout` is first cleared where `relu_blocked` says, a group of images at a time.
     /// Returns `dW` (in `W`'s layout), `db` and `dx`.
     fn backward_shifted(
         &self,
         planes: PaddedPlanes,
         dout: &Array4<T>,
+        relu_blocked: Option<&[bool]>,
         want_dx: bool,
     ) -> (Vec<T>, Vec<T>, Option<Array4<T>>) {
         let (n, c, h, w) = self.x.dim();
@@ -157,17 +192,36 @@ impl<T: Float> Convolution<T> {
             group * rows_len,
             if want_dx { back.buffer_len(back_span) } else { 0 },
             if want_dx { c * back_span } else { 0 },
+            if relu_blocked.is_some() { out_image } else { 0 },
         ];
         // last batch's scratch when it has these lengths (its sums cleared), else new
-        let new = || self.scratch.take(lengths).unwrap_or_else(|| Scratch::new(lengths));
-        // a group of images from `first`: dWᵀ += Σ col · dout[n]ᵀ, db += Σ dout[n], and each
-        // dx[n] from the turned filters
+        let layouts = (planes, back);
+        let new = || self.scratch.take(lengths, layouts).unwrap_or_else(|| Scratch::new(lengths, layouts));
+        // a group of images from `first`: each dx[n] from the turned filters, db += Σ dout[n],
+        // and dWᵀ += Σ col · dout[n]ᵀ
         let step = |mut g: Scratch<T>, (first, dx): (usize, Option<&mut [MaybeUninit<T>]>)| {
             let images = group.min(n - first);
-            let douts = dout[first * out_image..][..images * out_image].chunks_exact(out_image);
-            for (j, dout) in douts.clone().enumerate() {
-                planes
-                    .fill(&x[(first + j) * image..][..image], &mut g.planes[j * planes_len..][..planes_len]);
+            let mut dx = dx.map(|dx| dx.chunks_exact_mut(image));
+            for j in 0..images {
+                let dout = &dout[(first + j) * out_image..][..out_image];
+                // the ReLU's backward pass (with_relu), as dout[n] is read: cleared where it blocked
+                let dout = match relu_blocked {
+                    Some(blocked) => {
+                        clear_blocked(dout, &blocked[(first + j) * out_image..][..out_image], &mut g.dout);
+                        &g.dout[..]
+                    }
+                    None => dout,
+                };
+                if let (Some(dx), Some(turned)) = (dx.as_mut().and_then(Iterator::next), &turned) {
+                    // the scratch's planes are zeros or planes of this layout (ScratchPool::take)
+                    back.refill(dout, &mut g.back);
+                    turned.product(&g.back, back.positions(), &mut g.back_grid, back_span);
+                    back.write_outputs(&g.back_grid, back_span, dx, None, None);
+                }
+                planes.refill(
+                    &x[(first + j) * image..][..image],
+                    &mut g.planes[j * planes_len..][..planes_len],
+                );
                 transpose_planes(dout, oh * ow, &mut g.rows[j * rows_len..][..rows_len], m_stride);
                 g.db.iter_mut().zip(dout.chunks_exact(oh * ow)).for_each(|(db, plane)| {
                     *db += sum_in_lanes::<16, _>(plane, |v| v);
@@ -184,13 +238,6 @@ impl<T: Float> Convolution<T> {
                 line,
             };
             gradient_of(operands, &offsets, &mut g.dw_t);
-            if let (Some(dx), Some(turned)) = (dx, &turned) {
-                for (dout, dx) in douts.zip(dx.chunks_exact_mut(image)) {
-                    back.fill(dout, &mut g.back);
-                    turned.product(&g.back, back.positions(), &mut g.back_grid, back_span);
-                    back.write_outputs(&g.back_grid, back_span, dx, None);
-                }
-            }
             g
         };
         let add = |mut a: Scratch<T>, b: Scratch<T>| {
@@ -275,8 +322,9 @@ impl<T: Float> Convolution<T> {
     }
 
     /// The forward pass by shifted products: `out[n] = b + W · col`, with `col` read off the
-    /// padded planes of image `n`.
-    fn forward_shifted(&self, planes: PaddedPlanes) -> Array4<T> {
+    /// padded planes of image `n` (and the ReLU of it with `relu_blocked`, see
+    /// [`PaddedPlanes::write_outputs`]).
+    fn forward_shifted(&self, planes: PaddedPlanes, relu_blocked: Option<&mut [bool]>) -> Array4<T> {
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let ((oh, ow), positions) = (planes.output(), planes.positions());
         let span = round_positions(positions);
@@ -284,15 +332,22 @@ impl<T: Float> Convolution<T> {
         let x = self.x.as_slice().expect("row-major");
         let image = x.len() / n.max(1);
         let b = self.b.to_vec();
+        let out_image = (fn_ * oh * ow).max(1);
+        // each image's flags of where the ReLU blocked, or none
+        let flags: Vec<Option<&mut [bool]>> = match relu_blocked {
+            Some(blocked) => blocked.chunks_mut(out_image).map(Some).collect(),
+            None => (0..n).map(|_| None).collect(),
+        };
         let write = |out: &mut [MaybeUninit<T>]| {
-            let images = out.par_chunks_mut((fn_ * oh * ow).max(1));
-            images.zip(x.par_chunks(image.max(1))).with_min_len(per_core(n)).for_each_init(
+            let images = out.par_chunks_mut(out_image).zip(x.par_chunks(image.max(1))).zip(flags);
+            images.with_min_len(per_core(n)).for_each_init(
                 || (vec![T::zero(); planes.buffer_len(span)], vec![T::zero(); fn_ * span]),
-                |(buffer, grid), (out, x)| {
-                    planes.fill(x, buffer);
+                |(buffer, grid), ((out, x), relu)| {
+                    // the buffer starts as zeros, then holds planes of this layout
+                    planes.refill(x, buffer);
                     w_rows.product(buffer, positions, grid, span);
                     // out[n] = W · col + b, each filter's plane written whole
-                    planes.write_outputs(grid, span, out, Some(&b));
+                    planes.write_outputs(grid, span, out, Some(&b), relu);
                 },
             );
         };
@@ -301,8 +356,9 @@ impl<T: Float> Convolution<T> {
         unsafe { written(Dim([n, fn_, oh, ow]), write) }
     }
 
-    /// The forward pass by laying each image's windows out ([`Windows`]).
-    fn forward_windows(&self) -> Array4<T> {
+    /// The forward pass by laying each image's windows out ([`Windows`]), then the ReLU of it
+    /// with `relu_blocked`.
+    fn forward_windows(&self, relu_blocked: Option<&mut [bool]>) -> Array4<T> {
         let windows = self.windows();
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let (k, p, (oh, ow)) = (windows.taps(), windows.positions(), windows.output());
@@ -321,8 +377,28 @@ impl<T: Float> Convolution<T> {
                 gemm_into(w_rows, col, ArrayViewMut2::from_shape((fn_, p), out).expect("FN·P"), true);
             },
         );
+        if let Some(blocked) = relu_blocked {
+            out.iter_mut().zip(blocked).for_each(|(v, blocked)| {
+                *blocked = *v <= T::zero();
+                *v = if *blocked { T::zero() } else { *v };
+            });
+        }
         out
     }
+}
+
+/// The book's `Relu` backward, `dout[mask] = 0`, into `cleared`: `dout`, cleared where
+/// `blocked`, as a select rather than a branch (the flags are as good as random).
+fn clear_blocked<T: Float>(dout: &[T], blocked: &[bool], cleared: &mut [T]) {
+    assert!(dout.len() == blocked.len() && dout.len() == cleared.len(), "clear_blocked: lengths");
+    compiled_for(
+        dispatch(),
+        #[inline(always)]
+        || {
+            let values = cleared.iter_mut().zip(dout).zip(blocked);
+            values.for_each(|((c, &d), &blocked)| *c = if blocked { T::zero() } else { d });
+        },
+    );
 }
 
 /// `rows[r, m] = planes[m, r]` for `planes: (M, P)` and `rows: (P, m_stride)`; the columns of
@@ -438,31 +514,41 @@ const GROUP_BYTES: usize = 512 << 10;
 
 /// One core's share of the weight gradients, and its scratch buffers, for the shifted path.
 struct Scratch<T> {
+    /// The layouts of `planes` (each image's) and `back`, whose padding stays zeros.
+    layouts: (PaddedPlanes, PaddedPlanes),
     dw_t: Vec<T>,
     db: Vec<T>,
     planes: Vec<T>,
     rows: Vec<T>,
     back: Vec<T>,
     back_grid: Vec<T>,
+    /// One image's `dout` after the ReLU's backward pass (with_relu).
+    dout: Vec<T>,
 }
 
 impl<T: Float> Scratch<T> {
-    /// Zeros of the given lengths, in the order of the fields.
-    fn new([dw_t, db, planes, rows, back, back_grid]: [usize; 6]) -> Self {
+    /// Zeros of the given lengths, in the order of the fields, for planes of these layouts.
+    fn new(
+        [dw_t, db, planes, rows, back, back_grid, dout]: [usize; 7],
+        layouts: (PaddedPlanes, PaddedPlanes),
+    ) -> Self {
         let zeros = |len| vec![T::zero(); len];
         Scratch {
+            layouts,
             dw_t: zeros(dw_t),
             db: zeros(db),
             planes: zeros(planes),
             rows: zeros(rows),
             back: zeros(back),
             back_grid: zeros(back_grid),
+            dout: zeros(dout),
         }
     }
 
     /// The lengths of the fields, in their order.
-    fn lengths(&self) -> [usize; 6] {
-        let fields = [&self.dw_t, &self.db, &self.planes, &self.rows, &self.back, &self.back_grid];
+    fn lengths(&self) -> [usize; 7] {
+        let fields =
+            [&self.dw_t, &self.db, &self.planes, &self.rows, &self.back, &self.back_grid, &self.dout];
         fields.map(Vec::len)
     }
 }
@@ -470,15 +556,15 @@ impl<T: Float> Scratch<T> {
 /// The scratch of the shifted backward pass, kept from one batch to the next: setting up and
 /// clearing megabytes of it for each piece of work took 3% of a DeepConvNet step. Only the sums
 /// are cleared for reuse; what else a piece reads it writes first, but for the columns of `rows`
-/// past `FN`, which nothing writes, zeros from the start.
+/// past `FN` and the padding of the planes, which nothing writes: zeros from the start.
 #[derive(Default)]
 struct ScratchPool<T>(std::sync::Mutex<Vec<Scratch<T>>>);
 
 impl<T: Float> ScratchPool<T> {
-    /// A kept scratch with these lengths, its sums cleared.
-    fn take(&self, lengths: [usize; 6]) -> Option<Scratch<T>> {
+    /// A kept scratch with these lengths and layouts, its sums cleared.
+    fn take(&self, lengths: [usize; 7], layouts: (PaddedPlanes, PaddedPlanes)) -> Option<Scratch<T>> {
         let mut kept = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let at = kept.iter().position(|g| g.lengths() == lengths)?;
+        let at = kept.iter().position(|g| g.lengths() == lengths && g.layouts == layouts)?;
         let mut g = kept.swap_remove(at);
         g.dw_t.fill(T::zero());
         g.db.fill(T::zero());
@@ -524,10 +610,18 @@ impl<T: Float> Layer<T> for Convolution<T> {
         let wc = self.w.dim().1;
         assert_eq!(c, wc, "Convolution::forward: input has {c} channels, the filters {wc}");
         self.x = if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() };
+        // every flag is written: the last batch's are reused when they fit
+        let mut blocked = std::mem::take(&mut self.relu_blocked);
+        if self.relu {
+            let (oh, ow) = self.windows().output();
+            blocked.resize(self.x.dim().0 * self.w.dim().0 * oh * ow, false);
+        }
+        let relu = self.relu.then_some(&mut blocked[..]);
         let out = match self.padded_planes() {
-            Some(planes) => self.forward_shifted(planes),
-            None => self.forward_windows(),
+            Some(planes) => self.forward_shifted(planes, relu),
+            None => self.forward_windows(relu),
         };
+        self.relu_blocked = blocked;
         out.into_dyn()
     }
 

@@ -9,6 +9,7 @@ use std::mem::MaybeUninit;
 use ndarray::{Array2, Array4, ArrayView4};
 
 use crate::Float;
+use crate::matmul::simd::{compiled_for, dispatch};
 
 /// The output size along one axis: `(size + 2·pad - filter) / stride + 1`.
 ///
@@ -316,40 +317,115 @@ impl PaddedPlanes {
     ///
     /// **Panics** if a slice has the wrong length.
     pub fn fill<T: Float>(&self, x: &[T], buffer: &mut [T]) {
+        buffer.fill(T::zero());
+        self.refill(x, buffer);
+    }
+
+    /// [`PaddedPlanes::fill`] into a buffer that already holds planes of this layout: one
+    /// filled before, or zeros. Only the image's values are written (the padding is left as
+    /// it is), a line in a few vector moves.
+    ///
+    /// **Panics** if a slice has the wrong length.
+    pub fn refill<T: Float>(&self, x: &[T], buffer: &mut [T]) {
         let ((c, h, w), line, pad) = (self.input, self.line(), self.pad);
         assert_eq!(x.len(), c * h * w, "PaddedPlanes::fill: x is not {:?}", self.input);
-        buffer.fill(T::zero());
+        assert!(buffer.len() >= c * self.plane(), "PaddedPlanes::fill: the buffer is short");
         for (plane, x) in buffer.chunks_exact_mut(self.plane()).zip(x.chunks_exact(h * w)) {
             for (padded, x) in plane[pad * line..].chunks_exact_mut(line).zip(x.chunks_exact(w)) {
-                padded[pad..pad + w].copy_from_slice(x);
+                copy_line(&mut padded[pad..pad + w], x);
             }
         }
     }
 
     /// Writes the outputs `(M, OH, OW)` off `grid`, whose row `m` starts at `m · stride`, into
     /// `out`, plus `bias[m]` when given: every value of `out` is written, so it needs no clearing
-    /// first (it may be fresh memory).
+    /// first (it may be fresh memory). With `relu` (one flag a value), the outputs are the
+    /// book's `Relu` of them, and each flag notes where the ReLU blocked (the sum was `<= 0`).
     ///
     /// **Panics** if `out` is not whole `(OH, OW)` planes, `bias` has not one value per plane,
-    /// or `grid` is short.
+    /// `relu` not one flag per value, or `grid` is short.
     pub fn write_outputs<T: Float>(
         &self,
         grid: &[T],
         stride: usize,
         out: &mut [MaybeUninit<T>],
         bias: Option<&[T]>,
+        relu: Option<&mut [bool]>,
     ) {
         let ((oh, ow), line) = (self.output(), self.line());
         let planes = out.len() / (oh * ow).max(1);
         assert_eq!(out.len(), planes * oh * ow, "PaddedPlanes::write_outputs: out is not whole planes");
         assert!(bias.is_none_or(|b| b.len() == planes), "PaddedPlanes::write_outputs: a bias per plane");
-        for (m, out) in out.chunks_exact_mut(oh * ow).enumerate() {
-            let b = bias.map_or(T::zero(), |b| b[m]);
-            let rows = grid[m * stride..][..oh * line].chunks_exact(line);
-            for (out, row) in out.chunks_exact_mut(ow).zip(rows) {
-                out.iter_mut().zip(row).for_each(|(o, &v)| {
-                    o.write(v + b);
-                });
+        assert!(
+            relu.as_ref().is_none_or(|r| r.len() == out.len()),
+            "PaddedPlanes::write_outputs: a flag a value"
+        );
+        // compiled for the CPU's vectors: the loops are what the outputs cost to write
+        compiled_for(
+            dispatch(),
+            #[inline(always)]
+            || write_planes(grid, stride, (oh, ow, line), out, bias, relu),
+        );
+    }
+}
+
+/// `dst.copy_from_slice(src)` for a line of a few dozen values, 8 at a time and the last 8
+/// overlapping those before: moves of a known length, which the compiler writes out, where
+/// `copy_from_slice` of a length known only at run time is a call to `memmove` (a line of 28
+/// floats cost more in the call than in the copy).
+#[inline(always)]
+fn copy_line<T: Copy>(dst: &mut [T], src: &[T]) {
+    const LANES: usize = 8;
+    let n = src.len();
+    if n < LANES || dst.len() != n {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut copy = |at: usize| {
+        let from: &[T; LANES] = src[at..][..LANES].try_into().expect("8 values");
+        let to: &mut [T; LANES] = (&mut dst[at..][..LANES]).try_into().expect("8 values");
+        *to = *from;
+    };
+    (0..n - LANES).step_by(LANES).for_each(&mut copy);
+    copy(n - LANES);
+}
+
+/// The loops of [`PaddedPlanes::write_outputs`] (checked there), inlined where they are
+/// compiled.
+#[inline(always)]
+fn write_planes<T: Float>(
+    grid: &[T],
+    stride: usize,
+    (oh, ow, line): (usize, usize, usize),
+    out: &mut [MaybeUninit<T>],
+    bias: Option<&[T]>,
+    relu: Option<&mut [bool]>,
+) {
+    let rows = |m: usize| grid[m * stride..][..oh * line].chunks_exact(line);
+    let bias = |m: usize| bias.map_or(T::zero(), |b| b[m]);
+    match relu {
+        None => {
+            for (m, out) in out.chunks_exact_mut(oh * ow).enumerate() {
+                let b = bias(m);
+                for (out, row) in out.chunks_exact_mut(ow).zip(rows(m)) {
+                    out.iter_mut().zip(row).for_each(|(o, &v)| {
+                        o.write(v + b);
+                    });
+                }
+            }
+        }
+        Some(blocked) => {
+            let planes = out.chunks_exact_mut(oh * ow).zip(blocked.chunks_exact_mut(oh * ow));
+            for (m, (out, blocked)) in planes.enumerate() {
+                let b = bias(m);
+                let lines = out.chunks_exact_mut(ow).zip(blocked.chunks_exact_mut(ow));
+                for ((out, blocked), row) in lines.zip(rows(m)) {
+                    out.iter_mut().zip(blocked).zip(row).for_each(|((o, blocked), &v)| {
+                        let v = v + b;
+                        *blocked = v <= T::zero();
+                        o.write(if *blocked { T::zero() } else { v });
+                    });
+                }
             }
         }
     }

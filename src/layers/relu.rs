@@ -16,12 +16,21 @@ const PARALLEL_MIN_VALUES: usize = 1 << 16;
 pub struct Relu {
     /// `true` where the input was `<= 0`: those outputs are 0 and pass no gradient.
     pub mask: ArrayD<bool>,
+    /// Whether the layer before runs this ReLU in its own passes ([`Relu::done_before`]).
+    pub done_before: bool,
 }
 
 impl Relu {
     /// A new ReLU layer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The ReLU after a [`Convolution::with_relu`](super::Convolution::with_relu), which
+    /// applies it as it writes its outputs and reads its `dout`: this layer passes values and
+    /// gradients through as they are. The networks build the two together.
+    pub fn done_before() -> Self {
+        Relu { done_before: true, ..Self::default() }
     }
 }
 
@@ -31,6 +40,9 @@ impl<T: Float> Layer<T> for Relu {
     }
 
     fn forward(&mut self, mut x: ArrayD<T>, _train: bool) -> ArrayD<T> {
+        if self.done_before {
+            return x;
+        }
         // one pass: note the mask and clear what it covers
         let relu = |v: &mut T, masked: &mut bool| {
             *masked = *v <= T::zero();
@@ -54,6 +66,9 @@ impl<T: Float> Layer<T> for Relu {
     }
 
     fn backward(&mut self, mut dout: ArrayD<T>) -> ArrayD<T> {
+        if self.done_before {
+            return dout;
+        }
         // dx = dout where x > 0, else 0
         assert_eq!(
             dout.shape(),

@@ -174,7 +174,10 @@ pub fn build_layers<T: Float>(
         assert_eq!((w.shape(), b.len()), (&shape[..], outputs), "the weights of {spec:?}");
         (w, b)
     };
-    let layers = specs.iter().map(|spec| -> Box<dyn Layer<T>> {
+    // a convolution followed by a ReLU runs the ReLU in its own passes (Convolution::with_relu)
+    let relu_after = |i: usize| specs.get(i + 1) == Some(&LayerSpec::Relu);
+    let relu_before = |i: usize| i > 0 && matches!(specs[i - 1], LayerSpec::Convolution { .. });
+    let layers = specs.iter().enumerate().map(|(i, spec)| -> Box<dyn Layer<T>> {
         match *spec {
             LayerSpec::Affine { .. } => {
                 let (w, b) = next_weights(spec);
@@ -182,10 +185,13 @@ pub fn build_layers<T: Float>(
             }
             LayerSpec::Convolution { stride, pad, .. } => {
                 let (w, b) = next_weights(spec);
-                Box::new(Convolution::new(w.into_dimensionality().expect("checked above"), b, stride, pad))
+                let convolution =
+                    Convolution::new(w.into_dimensionality().expect("checked above"), b, stride, pad);
+                Box::new(if relu_after(i) { convolution.with_relu() } else { convolution })
             }
             LayerSpec::Pooling { .. } => Box::new(Pooling::max_2x2()),
             LayerSpec::BatchNormalization { features } => Box::new(BatchNormalization::new(features)),
+            LayerSpec::Relu if relu_before(i) => Box::new(Relu::done_before()),
             LayerSpec::Relu => Box::new(Relu::new()),
             LayerSpec::Sigmoid => Box::new(Sigmoid::new()),
             LayerSpec::Dropout(d) => {

@@ -340,6 +340,71 @@ fn im2col_of_one_image_is_the_books_im2col_transposed_and_col2im_adds_back() {
     }
 }
 
+/// A convolution and the book's `Relu` after it, as two layers or as one
+/// (`Convolution::with_relu` and `Relu::done_before`): outputs, `dx`, `dW` and `db`. With
+/// `before`, the layers first take a step on that input (their kept scratch then holds it).
+fn convolution_then_relu<T: mitbadak::Float>(
+    (mut conv, mut relu): (Convolution<T>, Relu),
+    before: Option<&ArrayD<T>>,
+    x: &ArrayD<T>,
+    dout: &ArrayD<T>,
+    want_dx: bool,
+) -> (ArrayD<T>, Option<ArrayD<T>>, ArrayD<T>, Array1<T>) {
+    if let Some(before) = before {
+        let y = relu.forward(conv.forward(before.clone(), true), true);
+        conv.backward(relu.backward(y.mapv(|v| v + T::one())));
+    }
+    let y = relu.forward(conv.forward(x.clone(), true), true);
+    let dx = if want_dx {
+        Some(conv.backward(relu.backward(dout.clone())))
+    } else {
+        conv.backward_params(relu.backward(dout.clone()));
+        None
+    };
+    (y, dx, conv.dw.into_dyn(), conv.b.mapv(|_| T::zero()) + &conv.db)
+}
+
+#[test]
+fn convolution_with_relu_gives_the_convolution_then_the_book_s_relu() {
+    // stride 1 (shifted products; 16 filters and more for the vector kernels) and stride 2
+    // (windows), f64 and f32, with and without dx; about half the outputs blocked
+    for (shape, stride, pad, input) in [
+        ([3, 2, 3, 3], 1, 1, [2, 2, 6, 5]),
+        ([17, 3, 3, 3], 1, 1, [3, 3, 9, 11]),
+        ([4, 3, 3, 2], 2, 1, [2, 3, 7, 6]),
+    ] {
+        // exact zeros too (the book's ReLU blocks them): the first image blank, the first bias 0
+        let mut conv = convolution(shape, stride, pad, 130);
+        conv.b[0] = 0.0;
+        let mut x = random(&input, 131);
+        x.index_axis_mut(ndarray::Axis(0), 0).fill(0.0);
+        let out_shape = conv.clone().forward(x.clone(), true).shape().to_vec();
+        let dout = random(&out_shape, 132);
+        // the one layer takes a step on other values first: its kept scratch is reused
+        let before = random(&input, 133);
+        for want_dx in [true, false] {
+            let context = format!("{shape:?} stride {stride} pad {pad}, dx {want_dx}");
+            let two = convolution_then_relu((conv.clone(), Relu::new()), None, &x, &dout, want_dx);
+            let fused = (conv.clone().with_relu(), Relu::done_before());
+            let one = convolution_then_relu(fused, Some(&before), &x, &dout, want_dx);
+            assert_eq!(one, two, "f64, {context}");
+            let blocked = two.0.iter().filter(|&&v| v == 0.0).count() as f64 / two.0.len() as f64;
+            assert!((0.2..0.8).contains(&blocked), "{blocked} of the outputs blocked, {context}");
+
+            let single = |c: &Convolution<f64>| {
+                let w = c.w.mapv(|v| v as f32);
+                Convolution::new(w, c.b.mapv(|v| v as f32), c.stride, c.pad)
+            };
+            let f32s = |x: &ArrayD<f64>| x.mapv(|v| v as f32);
+            let two =
+                convolution_then_relu((single(&conv), Relu::new()), None, &f32s(&x), &f32s(&dout), want_dx);
+            let fused = (single(&conv).with_relu(), Relu::done_before());
+            let one = convolution_then_relu(fused, Some(&f32s(&before)), &f32s(&x), &f32s(&dout), want_dx);
+            assert_eq!(one, two, "f32, {context}");
+        }
+    }
+}
+
 #[test]
 fn convolution_in_f32_agrees_with_f64_on_mostly_zero_input() {
     // like MNIST, most pixels 0; gemm runs other kernels for f32 and f64
