@@ -6,13 +6,16 @@
 //! `cargo run --release --example convnet_layers -- deep|simple [REPS] [PEAK]`
 //!
 //! Run it on a quiet machine; `MITBADAK_ISA=avx2` (or `scalar`) measures a lower level.
+//!
+//! A ReLU, and a pooling after it, that follow a convolution run in the convolution's passes
+//! (`Convolution::with_relu_and_pooling`): their rows show next to nothing, and the
+//! convolution's time includes theirs.
 
 use std::time::Instant;
 
 use mitbadak::data::Mnist;
-use mitbadak::layers::Layer;
 use mitbadak::matmul::simd::dispatch;
-use mitbadak::nets::Architecture;
+use mitbadak::nets::{Architecture, LayerSpec};
 use mitbadak::seeded_rng;
 use mitbadak::train::input_batch;
 use ndarray::ArrayD;
@@ -32,6 +35,7 @@ fn main() -> mitbadak::Result<()> {
     let batch: Vec<usize> = (0..100).collect();
     let x = input_batch(&data.train, &batch, &[1, 28, 28]).into_dense();
     let (layers, _) = network.layers();
+    let specs = architecture.layers()?;
 
     // times[layer] = (forward seconds, backward seconds) of each rep
     let mut times = vec![Vec::new(); layers.len()];
@@ -66,7 +70,7 @@ fn main() -> mitbadak::Result<()> {
         let mut forward: Vec<f64> = times[i][2..].iter().map(|t| t.0).collect();
         let mut backward: Vec<f64> = times[i][2..].iter().map(|t| t.1).collect();
         let (forward, backward) = (median(&mut forward), median(&mut backward));
-        let flop = product_flop(layer.as_mut(), &shapes[i]);
+        let flop = product_flop(&specs[i]);
         // backward: dW as forward, and dx as forward too, but for the first layer
         let backward_flop = if i == 0 { flop } else { 2.0 * flop };
         total_forward += forward;
@@ -105,12 +109,18 @@ fn main() -> mitbadak::Result<()> {
     Ok(())
 }
 
-/// The floating-point operations (2 per multiply-add) of a layer's forward product.
-/// Each output value takes one multiply-add per weight of its filter (or column of `W`).
-fn product_flop(layer: &mut dyn Layer<f32>, output: &[usize]) -> f64 {
-    let params = layer.params();
-    let Some(w) = params.iter().find(|p| p.name == "W") else { return 0.0 };
-    2.0 * (output.iter().product::<usize>() * (w.value.len() / output[1])) as f64
+/// The floating-point operations (2 per multiply-add) of a layer's forward product on a batch
+/// of 100: each output of a convolution (before any pooling) or affine layer takes one
+/// multiply-add per weight of its filter (or column of `W`).
+fn product_flop(spec: &LayerSpec) -> f64 {
+    let per_image = match *spec {
+        LayerSpec::Convolution { input: [c, _, _], output: [filters, oh, ow], size, .. } => {
+            filters * oh * ow * c * size * size
+        }
+        LayerSpec::Affine { input, output } => input * output,
+        _ => 0,
+    };
+    2.0 * 100.0 * per_image as f64
 }
 
 fn gflops(flop: f64, seconds: f64) -> String {

@@ -28,6 +28,7 @@ use ndarray::{Array1, Array4, ArrayD, ArrayView2, ArrayViewMut2, Dim, Ix4};
 use rayon::prelude::*;
 
 use super::im2col::{PaddedPlanes, Windows};
+use super::pooling::{relu_max_pool_2x2, relu_max_pool_2x2_backward};
 use super::{Layer, Param, per_core, sum_in_lanes, written, zeros_par};
 use crate::Float;
 use crate::matmul::gemm_into;
@@ -49,14 +50,53 @@ pub struct Convolution<T> {
     pub stride: usize,
     /// Zeros added around the input.
     pub pad: usize,
-    /// Whether the book's `Relu` after this layer runs in its passes ([`Convolution::with_relu`]).
-    pub relu: bool,
-    /// With `relu`: where the ReLU blocked in the last forward pass (the sum was `<= 0`).
+    /// The layers after this one that it runs in its own passes.
+    pub fused: Fused,
+    /// With [`Fused::Relu`]: where the ReLU blocked in the last forward pass (the sum was `<= 0`).
     relu_blocked: Vec<bool>,
+    /// With [`Fused::ReluAndPooling`]: the pooling's `arg_max` of the last forward pass (see
+    /// [`relu_max_pool_2x2`]).
+    arg_max: Vec<u32>,
     /// The last input, `(N, C, H, W)` in row-major order.
     x: Array4<T>,
     /// Scratch of the last backward pass, for the next.
     scratch: ScratchPool<T>,
+}
+
+/// The book's layers after a convolution that it can run in its own passes, with one pass over
+/// the activations (megabytes a batch) fewer each way for each: see [`Convolution::with_relu`]
+/// and [`Convolution::with_relu_and_pooling`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fused {
+    /// None: the convolution alone.
+    #[default]
+    Nothing,
+    /// The `Relu` after it.
+    Relu,
+    /// The `Relu` after it, then the 2x2 max `Pooling` (stride 2) after that.
+    ReluAndPooling,
+}
+
+/// What a forward pass keeps for the backward pass of the fused layers: the whole batch's, or
+/// one image's.
+enum Kept<'a> {
+    Nothing,
+    /// Where the ReLU blocked.
+    Relu(&'a mut [bool]),
+    /// The pooling's `arg_max`.
+    Pooled(&'a mut [u32]),
+}
+
+impl<'a> Kept<'a> {
+    /// One for each of `n` images.
+    fn per_image(self, n: usize) -> Vec<Kept<'a>> {
+        let each = |len: usize| (len / n.max(1)).max(1);
+        match self {
+            Kept::Nothing => (0..n).map(|_| Kept::Nothing).collect(),
+            Kept::Relu(b) => b.chunks_mut(each(b.len())).map(Kept::Relu).collect(),
+            Kept::Pooled(a) => a.chunks_mut(each(a.len())).map(Kept::Pooled).collect(),
+        }
+    }
 }
 
 /// One core's share of the weight gradients, and its scratch columns.
@@ -78,8 +118,9 @@ impl<T: Float> Convolution<T> {
             db: Array1::zeros(b.raw_dim()),
             x: Array4::zeros((0, 0, 0, 0)),
             scratch: ScratchPool::default(),
-            relu: false,
+            fused: Fused::Nothing,
             relu_blocked: Vec::new(),
+            arg_max: Vec::new(),
             stride,
             pad,
             w,
@@ -94,7 +135,27 @@ impl<T: Float> Convolution<T> {
     /// The networks put a [`Relu::done_before`](super::Relu::done_before) after it, so that
     /// their layers stay the book's.
     pub fn with_relu(self) -> Self {
-        Convolution { relu: true, ..self }
+        Convolution { fused: Fused::Relu, ..self }
+    }
+
+    /// This convolution with the book's `Relu` and then its 2x2 max `Pooling` after it, run in
+    /// its own passes: forward pools each image's outputs while they are in the cache, and
+    /// never writes them out (its output is the pooling's); backward lays each image's `dout`
+    /// out from the pooling's (the two layers' backward passes) as it reads it. The same
+    /// numbers as the three layers. The networks put a
+    /// [`Relu::done_before`](super::Relu::done_before) and a
+    /// [`Pooling::done_before`](super::Pooling::done_before) after it.
+    pub fn with_relu_and_pooling(self) -> Self {
+        Convolution { fused: Fused::ReluAndPooling, ..self }
+    }
+
+    /// The `(OH, OW)` of this layer's output for outputs of the convolution `(OH, OW)`: pooled
+    /// with [`Fused::ReluAndPooling`].
+    fn fused_output(&self, (oh, ow): (usize, usize)) -> (usize, usize) {
+        match self.fused {
+            Fused::ReluAndPooling => (oh / 2, ow / 2),
+            _ => (oh, ow),
+        }
     }
 
     /// The windows of one image of the last input.
@@ -125,22 +186,30 @@ impl<T: Float> Convolution<T> {
         let dout = if dout.is_standard_layout() { dout } else { dout.as_standard_layout().into_owned() };
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let (oh, ow) = self.windows().output();
-        assert_eq!(dout.dim(), (n, fn_, oh, ow), "Convolution::backward: dout");
-        // the ReLU's backward pass (with_relu): dout cleared where the ReLU blocked
-        let blocked = self.relu.then_some(&self.relu_blocked[..]);
-        assert!(
-            blocked.is_none_or(|b| b.len() == dout.len()),
-            "Convolution::backward: no forward pass before"
-        );
+        let (fh, fw) = self.fused_output((oh, ow));
+        assert_eq!(dout.dim(), (n, fn_, fh, fw), "Convolution::backward: dout");
+        // the fused layers' backward passes, on each image's dout as it is read
+        let kept = match self.fused {
+            Fused::Nothing => None,
+            Fused::Relu => Some(Unfuse::Relu(&self.relu_blocked)),
+            Fused::ReluAndPooling => Some(Unfuse::Pooled(&self.arg_max, (oh, ow))),
+        };
+        assert!(kept.is_none_or(|k| k.len() == dout.len()), "Convolution::backward: no forward pass before");
         let (dw, db, dx) = match self.padded_planes() {
-            Some(planes) => self.backward_shifted(planes, &dout, blocked, want_dx),
+            Some(planes) => self.backward_shifted(planes, &dout, kept, want_dx),
             None => {
-                let dout = match blocked {
-                    Some(blocked) => {
-                        let mut cleared = Array4::zeros(dout.raw_dim());
-                        let cleared_values = cleared.as_slice_mut().expect("new");
-                        clear_blocked(dout.as_slice().expect("row-major"), blocked, cleared_values);
-                        cleared
+                let dout = match kept {
+                    Some(kept) => {
+                        let mut unfused = Array4::zeros((n, fn_, oh, ow));
+                        let unfused_values = unfused.as_slice_mut().expect("new");
+                        let (d_image, image) = (dout.len() / n.max(1), fn_ * oh * ow);
+                        let douts = dout.as_slice().expect("row-major").chunks_exact(d_image.max(1));
+                        for (i, (dout, unfused)) in
+                            douts.zip(unfused_values.chunks_exact_mut(image.max(1))).enumerate()
+                        {
+                            kept.image(i, d_image).backward(dout, unfused);
+                        }
+                        unfused
                     }
                     None => dout,
                 };
@@ -154,13 +223,13 @@ impl<T: Float> Convolution<T> {
 
     /// [`Convolution::backward_with`] by shifted products: `dWᵀ = Σn col · dout[n]ᵀ` read off
     /// the padded planes, and `dx[n]` the product of the padded `dout[n]` with the turned filters.
-    /// `dout` is first cleared where `relu_blocked` says, a group of images at a time.
+    /// With `fused`, each image's `dout` is first that of the fused layers, laid out again.
     /// Returns `dW` (in `W`'s layout), `db` and `dx`.
     fn backward_shifted(
         &self,
         planes: PaddedPlanes,
         dout: &Array4<T>,
-        relu_blocked: Option<&[bool]>,
+        fused: Option<Unfuse<'_>>,
         want_dx: bool,
     ) -> (Vec<T>, Vec<T>, Option<Array4<T>>) {
         let (n, c, h, w) = self.x.dim();
@@ -179,7 +248,7 @@ impl<T: Float> Convolution<T> {
             ShiftedRows::new(turned.into_raw_vec_and_offset().0, back.offsets())
         });
         let (x, dout) = (self.x.as_slice().expect("row-major"), dout.as_slice().expect("row-major"));
-        let (image, out_image) = (c * h * w, fn_ * oh * ow);
+        let (image, out_image, d_image) = (c * h * w, fn_ * oh * ow, dout.len() / n.max(1));
         // dout[n] laid out position by position for the weight gradient: (OH·OW, FN rounded up to 16)
         let m_stride = fn_.div_ceil(16) * 16;
         let (planes_len, rows_len) = (planes.buffer_len(span), oh * ow * m_stride);
@@ -192,7 +261,7 @@ impl<T: Float> Convolution<T> {
             group * rows_len,
             if want_dx { back.buffer_len(back_span) } else { 0 },
             if want_dx { c * back_span } else { 0 },
-            if relu_blocked.is_some() { out_image } else { 0 },
+            if fused.is_some() { out_image } else { 0 },
         ];
         // last batch's scratch when it has these lengths (its sums cleared), else new
         let layouts = (planes, back);
@@ -203,11 +272,11 @@ impl<T: Float> Convolution<T> {
             let images = group.min(n - first);
             let mut dx = dx.map(|dx| dx.chunks_exact_mut(image));
             for j in 0..images {
-                let dout = &dout[(first + j) * out_image..][..out_image];
-                // the ReLU's backward pass (with_relu), as dout[n] is read: cleared where it blocked
-                let dout = match relu_blocked {
-                    Some(blocked) => {
-                        clear_blocked(dout, &blocked[(first + j) * out_image..][..out_image], &mut g.dout);
+                let dout = &dout[(first + j) * d_image..][..d_image];
+                // the fused layers' backward passes, as dout[n] is read
+                let dout = match fused {
+                    Some(fused) => {
+                        fused.image(first + j, d_image).backward(dout, &mut g.dout);
                         &g.dout[..]
                     }
                     None => dout,
@@ -322,43 +391,44 @@ impl<T: Float> Convolution<T> {
     }
 
     /// The forward pass by shifted products: `out[n] = b + W · col`, with `col` read off the
-    /// padded planes of image `n` (and the ReLU of it with `relu_blocked`, see
-    /// [`PaddedPlanes::write_outputs`]).
-    fn forward_shifted(&self, planes: PaddedPlanes, relu_blocked: Option<&mut [bool]>) -> Array4<T> {
+    /// padded planes of image `n`, and the fused layers run on it (noting what they keep).
+    fn forward_shifted(&self, planes: PaddedPlanes, kept: Kept<'_>) -> Array4<T> {
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let ((oh, ow), positions) = (planes.output(), planes.positions());
+        let (fh, fw) = self.fused_output((oh, ow));
         let span = round_positions(positions);
         let w_rows = ShiftedRows::new(self.w.iter().copied().collect(), planes.offsets());
         let x = self.x.as_slice().expect("row-major");
         let image = x.len() / n.max(1);
         let b = self.b.to_vec();
-        let out_image = (fn_ * oh * ow).max(1);
-        // each image's flags of where the ReLU blocked, or none
-        let flags: Vec<Option<&mut [bool]>> = match relu_blocked {
-            Some(blocked) => blocked.chunks_mut(out_image).map(Some).collect(),
-            None => (0..n).map(|_| None).collect(),
-        };
+        let kept = kept.per_image(n);
         let write = |out: &mut [MaybeUninit<T>]| {
-            let images = out.par_chunks_mut(out_image).zip(x.par_chunks(image.max(1))).zip(flags);
+            let images = out.par_chunks_mut((fn_ * fh * fw).max(1)).zip(x.par_chunks(image.max(1))).zip(kept);
             images.with_min_len(per_core(n)).for_each_init(
                 || (vec![T::zero(); planes.buffer_len(span)], vec![T::zero(); fn_ * span]),
-                |(buffer, grid), ((out, x), relu)| {
+                |(buffer, grid), ((out, x), kept)| {
                     // the buffer starts as zeros, then holds planes of this layout
                     planes.refill(x, buffer);
                     w_rows.product(buffer, positions, grid, span);
-                    // out[n] = W · col + b, each filter's plane written whole
-                    planes.write_outputs(grid, span, out, Some(&b), relu);
+                    // out[n] = W · col + b, each filter's plane written whole (or pooled)
+                    match kept {
+                        Kept::Nothing => planes.write_outputs(grid, span, out, Some(&b), None),
+                        Kept::Relu(blocked) => planes.write_outputs(grid, span, out, Some(&b), Some(blocked)),
+                        Kept::Pooled(arg_max) => {
+                            relu_max_pool_2x2(grid, (span, planes.line()), (oh, ow), &b, out, arg_max)
+                        }
+                    }
                 },
             );
         };
-        // SAFETY: the images' (FN, OH, OW) outputs tile the array, and write_outputs writes
-        // every value of each (it asserts whole planes).
-        unsafe { written(Dim([n, fn_, oh, ow]), write) }
+        // SAFETY: the images' (FN, FH, FW) outputs tile the array, and write_outputs writes
+        // every value of each (it asserts whole planes), as relu_max_pool_2x2 every window.
+        unsafe { written(Dim([n, fn_, fh, fw]), write) }
     }
 
-    /// The forward pass by laying each image's windows out ([`Windows`]), then the ReLU of it
-    /// with `relu_blocked`.
-    fn forward_windows(&self, relu_blocked: Option<&mut [bool]>) -> Array4<T> {
+    /// The forward pass by laying each image's windows out ([`Windows`]), then the fused
+    /// layers run on it.
+    fn forward_windows(&self, kept: Kept<'_>) -> Array4<T> {
         let windows = self.windows();
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let (k, p, (oh, ow)) = (windows.taps(), windows.positions(), windows.output());
@@ -377,13 +447,67 @@ impl<T: Float> Convolution<T> {
                 gemm_into(w_rows, col, ArrayViewMut2::from_shape((fn_, p), out).expect("FN·P"), true);
             },
         );
-        if let Some(blocked) = relu_blocked {
-            out.iter_mut().zip(blocked).for_each(|(v, blocked)| {
-                *blocked = *v <= T::zero();
-                *v = if *blocked { T::zero() } else { *v };
-            });
+        match kept {
+            Kept::Nothing => out,
+            Kept::Relu(blocked) => {
+                out.iter_mut().zip(blocked).for_each(|(v, blocked)| {
+                    *blocked = *v <= T::zero();
+                    *v = if *blocked { T::zero() } else { *v };
+                });
+                out
+            }
+            Kept::Pooled(arg_max) => {
+                let (fh, fw) = self.fused_output((oh, ow));
+                let (image, pooled_image) = (fn_ * oh * ow, fn_ * fh * fw);
+                let no_bias = vec![T::zero(); fn_];
+                let sums = out.as_slice().expect("new").chunks_exact(image.max(1));
+                let write = |pooled: &mut [MaybeUninit<T>]| {
+                    let images = pooled
+                        .chunks_exact_mut(pooled_image.max(1))
+                        .zip(arg_max.chunks_exact_mut(pooled_image.max(1)));
+                    for ((pooled, arg_max), sums) in images.zip(sums) {
+                        relu_max_pool_2x2(sums, (oh * ow, ow), (oh, ow), &no_bias, pooled, arg_max);
+                    }
+                };
+                // SAFETY: the images tile the array, and relu_max_pool_2x2 writes every window
+                unsafe { written(Dim([n, fn_, fh, fw]), write) }
+            }
         }
-        out
+    }
+}
+
+/// What the backward pass of the fused layers reads of what their forward pass kept.
+#[derive(Clone, Copy)]
+enum Unfuse<'a> {
+    /// Where the ReLU blocked.
+    Relu(&'a [bool]),
+    /// The pooling's `arg_max`, and the convolution's `(OH, OW)`.
+    Pooled(&'a [u32], (usize, usize)),
+}
+
+impl<'a> Unfuse<'a> {
+    /// One value a value of the fused layers' output.
+    fn len(&self) -> usize {
+        match self {
+            Unfuse::Relu(blocked) => blocked.len(),
+            Unfuse::Pooled(arg_max, _) => arg_max.len(),
+        }
+    }
+
+    /// What image `i` kept, for a `dout` of `d_image` values an image.
+    fn image(self, i: usize, d_image: usize) -> Unfuse<'a> {
+        match self {
+            Unfuse::Relu(blocked) => Unfuse::Relu(&blocked[i * d_image..][..d_image]),
+            Unfuse::Pooled(arg_max, output) => Unfuse::Pooled(&arg_max[i * d_image..][..d_image], output),
+        }
+    }
+
+    /// The fused layers' backward passes on one image: the convolution's `dout` from theirs.
+    fn backward<T: Float>(self, dout: &[T], conv_dout: &mut [T]) {
+        match self {
+            Unfuse::Relu(blocked) => clear_blocked(dout, blocked, conv_dout),
+            Unfuse::Pooled(arg_max, output) => relu_max_pool_2x2_backward(dout, arg_max, output, conv_dout),
+        }
     }
 }
 
@@ -522,7 +646,7 @@ struct Scratch<T> {
     rows: Vec<T>,
     back: Vec<T>,
     back_grid: Vec<T>,
-    /// One image's `dout` after the ReLU's backward pass (with_relu).
+    /// One image's `dout` after the fused layers' backward passes.
     dout: Vec<T>,
 }
 
@@ -610,18 +734,27 @@ impl<T: Float> Layer<T> for Convolution<T> {
         let wc = self.w.dim().1;
         assert_eq!(c, wc, "Convolution::forward: input has {c} channels, the filters {wc}");
         self.x = if x.is_standard_layout() { x } else { x.as_standard_layout().into_owned() };
-        // every flag is written: the last batch's are reused when they fit
-        let mut blocked = std::mem::take(&mut self.relu_blocked);
-        if self.relu {
-            let (oh, ow) = self.windows().output();
-            blocked.resize(self.x.dim().0 * self.w.dim().0 * oh * ow, false);
-        }
-        let relu = self.relu.then_some(&mut blocked[..]);
-        let out = match self.padded_planes() {
-            Some(planes) => self.forward_shifted(planes, relu),
-            None => self.forward_windows(relu),
+        // what the fused layers keep, every value written: the last batch's reused when it fits
+        let (mut blocked, mut arg_max) =
+            (std::mem::take(&mut self.relu_blocked), std::mem::take(&mut self.arg_max));
+        let (fh, fw) = self.fused_output(self.windows().output());
+        let outputs = self.x.dim().0 * self.w.dim().0 * fh * fw;
+        let kept = match self.fused {
+            Fused::Nothing => Kept::Nothing,
+            Fused::Relu => {
+                blocked.resize(outputs, false);
+                Kept::Relu(&mut blocked)
+            }
+            Fused::ReluAndPooling => {
+                arg_max.resize(outputs, 0);
+                Kept::Pooled(&mut arg_max)
+            }
         };
-        self.relu_blocked = blocked;
+        let out = match self.padded_planes() {
+            Some(planes) => self.forward_shifted(planes, kept),
+            None => self.forward_windows(kept),
+        };
+        (self.relu_blocked, self.arg_max) = (blocked, arg_max);
         out.into_dyn()
     }
 

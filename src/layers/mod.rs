@@ -20,7 +20,7 @@ mod softmax_with_loss;
 
 pub use affine::Affine;
 pub use batch_normalization::BatchNormalization;
-pub use convolution::Convolution;
+pub use convolution::{Convolution, Fused};
 pub use cross_entropy_error::CrossEntropyError;
 pub use dropout::{Dropout, DropoutMode};
 pub use mean_squared_error::MeanSquaredError;

@@ -48,6 +48,8 @@ pub struct Pooling {
     arg_max: Vec<u32>,
     /// The last input's windows (see [`Pooling::windows`]), for backward.
     windows: Vec<usize>,
+    /// Whether the convolution before runs this pooling in its own passes ([`Pooling::done_before`]).
+    pub done_before: bool,
 }
 
 impl Pooling {
@@ -76,7 +78,17 @@ impl Pooling {
             x_shape: (0, 0, 0, 0),
             arg_max: Vec::new(),
             windows: Vec::new(),
+            done_before: false,
         }
+    }
+
+    /// The book's pooling after a
+    /// [`Convolution::with_relu_and_pooling`](super::Convolution::with_relu_and_pooling), which
+    /// pools its outputs as it writes them and lays its `dout` out again as it reads it: this
+    /// layer passes values and gradients through as they are. The networks build the two
+    /// together.
+    pub fn done_before() -> Self {
+        Pooling { done_before: true, ..Pooling::max_2x2() }
     }
 
     /// Whether the windows are the book's, 2x2 with stride 2 and no padding: the case with
@@ -190,6 +202,127 @@ fn max_plane_2x2_backward<T: Float>(dout: &[T], arg_max: &[u32], dx: &mut [Maybe
     }
 }
 
+/// Set in an `arg_max` of [`relu_max_pool_2x2`] where the ReLU blocked the window's maximum
+/// (it was `<= 0`): the window's output is 0 and passes no gradient. The rest of the value is
+/// the window's first cell, where the backward pass writes that 0.
+pub(crate) const RELU_BLOCKED: u32 = 1 << 31;
+
+/// The book's `Relu` and then its 2x2 max `Pooling` of the planes of a convolution's sums, in
+/// one pass: plane `m` of the `(OH, OW)` outputs is `sums[m · plane ..]`, its lines `line`
+/// apart, plus `bias[m]`. `out` and `arg_max` get what the two layers would give: each
+/// window's maximum after the ReLU, and where the first one was in its `(OH, OW)` plane, or
+/// [`RELU_BLOCKED`] where the ReLU blocked it (and so every cell of the window).
+///
+/// **Panics** if `out` and `arg_max` are not one value a window of every plane, or `sums` is short.
+pub(crate) fn relu_max_pool_2x2<T: Float>(
+    sums: &[T],
+    (plane, line): (usize, usize),
+    (oh, ow): (usize, usize),
+    bias: &[T],
+    out: &mut [MaybeUninit<T>],
+    arg_max: &mut [u32],
+) {
+    let windows = (oh / 2) * (ow / 2);
+    assert!(out.len() == bias.len() * windows && arg_max.len() == out.len(), "relu_max_pool_2x2: outputs");
+    assert!(
+        oh * ow < RELU_BLOCKED as usize,
+        "relu_max_pool_2x2: a plane of {oh}x{ow} is past 31-bit indices"
+    );
+    if windows == 0 {
+        return;
+    }
+    assert!(
+        ow <= line && sums.len() >= (bias.len() - 1) * plane + (oh - 1) * line + ow,
+        "relu_max_pool_2x2: sums"
+    );
+    let planes = out.chunks_exact_mut(windows).zip(arg_max.chunks_exact_mut(windows)).zip(bias);
+    compiled_for(
+        dispatch(),
+        #[inline(always)]
+        || {
+            for (m, ((out, arg_max), &b)) in planes.enumerate() {
+                relu_max_plane_2x2(&sums[m * plane..], line, (oh, ow), b, out, arg_max);
+            }
+        },
+    );
+}
+
+/// One plane of [`relu_max_pool_2x2`]: the four cells of each window read off two lines of
+/// the sums, compared by selections as in [`max_plane_2x2`].
+#[inline(always)]
+fn relu_max_plane_2x2<T: Float>(
+    sums: &[T],
+    line: usize,
+    (oh, ow): (usize, usize),
+    b: T,
+    out: &mut [MaybeUninit<T>],
+    arg_max: &mut [u32],
+) {
+    let pw = ow / 2;
+    for (py, (out, arg_max)) in
+        out.chunks_exact_mut(pw).zip(arg_max.chunks_exact_mut(pw)).enumerate().take(oh / 2)
+    {
+        let top = 2 * py * line;
+        let (line0, line1) = (&sums[top..top + 2 * pw], &sums[top + line..top + line + 2 * pw]);
+        let cells = line0.chunks_exact(2).zip(line1.chunks_exact(2));
+        for (px, ((out, arg_max), (upper, lower))) in out.iter_mut().zip(arg_max).zip(cells).enumerate() {
+            // the first maximum of the outputs, in the order of the cells
+            let (max, at) = (upper[0] + b, 0);
+            let (max, at) = if upper[1] + b > max { (upper[1] + b, 1) } else { (max, at) };
+            let (max, at) = if lower[0] + b > max { (lower[0] + b, ow) } else { (max, at) };
+            let (max, at) = if lower[1] + b > max { (lower[1] + b, ow + 1) } else { (max, at) };
+            // the ReLU: a window whose maximum it blocks is all 0, and the book's first maximum
+            // is then its first cell, which passes no gradient
+            let first = (2 * py * ow + 2 * px) as u32;
+            let passed = max > T::zero();
+            out.write(if passed { max } else { T::zero() });
+            *arg_max = if passed { first + at as u32 } else { first | RELU_BLOCKED };
+        }
+    }
+}
+
+/// The backward pass of [`relu_max_pool_2x2`]: `dx: (M, OH, OW)` is 0 but where a window's
+/// maximum passed the ReLU, which gets the window's `dout` (the Pooling's and the ReLU's
+/// backward passes).
+///
+/// **Panics** if the lengths do not agree.
+pub(crate) fn relu_max_pool_2x2_backward<T: Float>(
+    dout: &[T],
+    arg_max: &[u32],
+    (oh, ow): (usize, usize),
+    dx: &mut [T],
+) {
+    let windows = (oh / 2) * (ow / 2);
+    let planes = dx.len() / (oh * ow).max(1);
+    assert!(
+        dx.len() == planes * oh * ow && dout.len() == planes * windows,
+        "relu_max_pool_2x2_backward: lengths"
+    );
+    assert_eq!(arg_max.len(), dout.len(), "relu_max_pool_2x2_backward: an arg_max a window");
+    if windows == 0 {
+        dx.fill(T::zero());
+        return;
+    }
+    compiled_for(
+        dispatch(),
+        #[inline(always)]
+        || {
+            let planes = dx
+                .chunks_exact_mut(oh * ow)
+                .zip(dout.chunks_exact(windows))
+                .zip(arg_max.chunks_exact(windows));
+            for ((dx, dout), arg_max) in planes {
+                dx.iter_mut().for_each(|v| *v = T::zero());
+                // the windows do not overlap: each sets its own cell, a blocked one its first to 0
+                for (&at, &d) in arg_max.iter().zip(dout) {
+                    let blocked = at & RELU_BLOCKED != 0;
+                    dx[(at & !RELU_BLOCKED) as usize] = if blocked { T::zero() } else { d };
+                }
+            }
+        },
+    );
+}
+
 /// The first largest value of `(value, at)` pairs, and its `at`. Chosen by selects rather than
 /// branches: which cell holds a window's maximum is as good as random, and a branch on it would
 /// be mispredicted about half the time.
@@ -208,6 +341,9 @@ impl<T: Float> Layer<T> for Pooling {
 
     /// **Panics** if `x` is not `(N, C, H, W)` or the window does not fit.
     fn forward(&mut self, x: ArrayD<T>, _train: bool) -> ArrayD<T> {
+        if self.done_before {
+            return x;
+        }
         let x = x
             .into_dimensionality::<Ix4>()
             .unwrap_or_else(|x| panic!("Pooling::forward: expected (N, C, H, W), got {x:?}"));
@@ -269,6 +405,9 @@ impl<T: Float> Layer<T> for Pooling {
 
     /// **Panics** if `dout` is not the shape of the last forward pass's output.
     fn backward(&mut self, dout: ArrayD<T>) -> ArrayD<T> {
+        if self.done_before {
+            return dout;
+        }
         let (n, c, h, w) = self.x_shape;
         let (oh, ow) = self.output_shape((h, w));
         let dout = dout.into_dimensionality::<Ix4>().expect("Pooling::backward: dout must be (N, C, OH, OW)");

@@ -174,9 +174,12 @@ pub fn build_layers<T: Float>(
         assert_eq!((w.shape(), b.len()), (&shape[..], outputs), "the weights of {spec:?}");
         (w, b)
     };
-    // a convolution followed by a ReLU runs the ReLU in its own passes (Convolution::with_relu)
-    let relu_after = |i: usize| specs.get(i + 1) == Some(&LayerSpec::Relu);
-    let relu_before = |i: usize| i > 0 && matches!(specs[i - 1], LayerSpec::Convolution { .. });
+    // a convolution runs the ReLU after it, and the pooling after that, in its own passes
+    // (Convolution::with_relu, with_relu_and_pooling); those layers then pass values through
+    let names: Vec<&str> = specs.iter().map(LayerSpec::name).collect();
+    // the names of the n layers right after layer i, and right before it
+    let after = |i: usize, n: usize| names.get(i + 1..i + 1 + n);
+    let before = |i: usize, n: usize| i.checked_sub(n).map(|first| &names[first..i]);
     let layers = specs.iter().enumerate().map(|(i, spec)| -> Box<dyn Layer<T>> {
         match *spec {
             LayerSpec::Affine { .. } => {
@@ -187,11 +190,18 @@ pub fn build_layers<T: Float>(
                 let (w, b) = next_weights(spec);
                 let convolution =
                     Convolution::new(w.into_dimensionality().expect("checked above"), b, stride, pad);
-                Box::new(if relu_after(i) { convolution.with_relu() } else { convolution })
+                Box::new(match (after(i, 2), after(i, 1)) {
+                    (Some(["Relu", "Pooling"]), _) => convolution.with_relu_and_pooling(),
+                    (_, Some(["Relu"])) => convolution.with_relu(),
+                    _ => convolution,
+                })
+            }
+            LayerSpec::Pooling { .. } if before(i, 2) == Some(&["Convolution", "Relu"]) => {
+                Box::new(Pooling::done_before())
             }
             LayerSpec::Pooling { .. } => Box::new(Pooling::max_2x2()),
             LayerSpec::BatchNormalization { features } => Box::new(BatchNormalization::new(features)),
-            LayerSpec::Relu if relu_before(i) => Box::new(Relu::done_before()),
+            LayerSpec::Relu if before(i, 1) == Some(&["Convolution"]) => Box::new(Relu::done_before()),
             LayerSpec::Relu => Box::new(Relu::new()),
             LayerSpec::Sigmoid => Box::new(Sigmoid::new()),
             LayerSpec::Dropout(d) => {

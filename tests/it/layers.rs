@@ -340,67 +340,104 @@ fn im2col_of_one_image_is_the_books_im2col_transposed_and_col2im_adds_back() {
     }
 }
 
-/// A convolution and the book's `Relu` after it, as two layers or as one
-/// (`Convolution::with_relu` and `Relu::done_before`): outputs, `dx`, `dW` and `db`. With
-/// `before`, the layers first take a step on that input (their kept scratch then holds it).
-fn convolution_then_relu<T: mitbadak::Float>(
-    (mut conv, mut relu): (Convolution<T>, Relu),
+/// `conv`'s forward pass, then those of the layers `after` it.
+fn forward<T: mitbadak::Float>(
+    conv: &mut Convolution<T>,
+    after: &mut [Box<dyn Layer<T>>],
+    x: &ArrayD<T>,
+) -> ArrayD<T> {
+    after.iter_mut().fold(conv.forward(x.clone(), true), |y, l| l.forward(y, true))
+}
+
+/// A convolution and the layers after it, as the book's layers or run in the convolution's
+/// passes (`Convolution::with_relu` or `with_relu_and_pooling`, and `done_before` layers
+/// after it): outputs, `dx`, `dW` and `db`. With `before`, the layers first take a step on
+/// that input (their kept scratch then holds it).
+fn convolution_then<T: mitbadak::Float>(
+    (mut conv, mut after): (Convolution<T>, Vec<Box<dyn Layer<T>>>),
     before: Option<&ArrayD<T>>,
     x: &ArrayD<T>,
     dout: &ArrayD<T>,
     want_dx: bool,
 ) -> (ArrayD<T>, Option<ArrayD<T>>, ArrayD<T>, Array1<T>) {
     if let Some(before) = before {
-        let y = relu.forward(conv.forward(before.clone(), true), true);
-        conv.backward(relu.backward(y.mapv(|v| v + T::one())));
+        let y = forward(&mut conv, &mut after, before);
+        let dout = after.iter_mut().rev().fold(y.mapv(|v| v + T::one()), |d, l| l.backward(d));
+        conv.backward(dout);
     }
-    let y = relu.forward(conv.forward(x.clone(), true), true);
+    let y = forward(&mut conv, &mut after, x);
+    let dout = after.iter_mut().rev().fold(dout.clone(), |d, l| l.backward(d));
     let dx = if want_dx {
-        Some(conv.backward(relu.backward(dout.clone())))
+        Some(conv.backward(dout))
     } else {
-        conv.backward_params(relu.backward(dout.clone()));
+        conv.backward_params(dout);
         None
     };
     (y, dx, conv.dw.into_dyn(), conv.b.mapv(|_| T::zero()) + &conv.db)
 }
 
+/// `conv` and the book's layers after it (a `Relu`, then perhaps its max `Pooling`), or
+/// `conv` running them, with the layers that then pass values through.
+fn and_after<T: mitbadak::Float>(
+    conv: Convolution<T>,
+    pooling: bool,
+    fused: bool,
+) -> (Convolution<T>, Vec<Box<dyn Layer<T>>>) {
+    match (pooling, fused) {
+        (false, false) => (conv, vec![Box::new(Relu::new())]),
+        (false, true) => (conv.with_relu(), vec![Box::new(Relu::done_before())]),
+        (true, false) => (conv, vec![Box::new(Relu::new()), Box::new(Pooling::max_2x2())]),
+        (true, true) => (
+            conv.with_relu_and_pooling(),
+            vec![Box::new(Relu::done_before()), Box::new(Pooling::done_before())],
+        ),
+    }
+}
+
 #[test]
-fn convolution_with_relu_gives_the_convolution_then_the_book_s_relu() {
+fn convolution_with_relu_and_pooling_gives_the_book_s_layers() {
     // stride 1 (shifted products; 16 filters and more for the vector kernels) and stride 2
-    // (windows), f64 and f32, with and without dx; about half the outputs blocked
-    for (shape, stride, pad, input) in [
-        ([3, 2, 3, 3], 1, 1, [2, 2, 6, 5]),
-        ([17, 3, 3, 3], 1, 1, [3, 3, 9, 11]),
-        ([4, 3, 3, 2], 2, 1, [2, 3, 7, 6]),
+    // (windows), outputs of odd height or width, f64 and f32, with and without dx; and whole
+    // numbers, so that windows have equal maxima (the first one wins)
+    for (shape, stride, pad, input, whole) in [
+        ([3, 2, 3, 3], 1, 1, [2, 2, 6, 5], false),
+        ([17, 3, 3, 3], 1, 1, [3, 3, 9, 11], false),
+        ([17, 3, 3, 3], 1, 1, [3, 3, 9, 11], true),
+        ([4, 3, 3, 2], 2, 1, [2, 3, 7, 6], false),
     ] {
         // exact zeros too (the book's ReLU blocks them): the first image blank, the first bias 0
         let mut conv = convolution(shape, stride, pad, 130);
         conv.b[0] = 0.0;
         let mut x = random(&input, 131);
         x.index_axis_mut(ndarray::Axis(0), 0).fill(0.0);
-        let out_shape = conv.clone().forward(x.clone(), true).shape().to_vec();
-        let dout = random(&out_shape, 132);
-        // the one layer takes a step on other values first: its kept scratch is reused
+        if whole {
+            x.mapv_inplace(f64::round);
+            conv.w.mapv_inplace(f64::round);
+            conv.b.mapv_inplace(f64::round);
+        }
+        // the fused layers take a step on other values first: their kept scratch is reused
         let before = random(&input, 133);
-        for want_dx in [true, false] {
-            let context = format!("{shape:?} stride {stride} pad {pad}, dx {want_dx}");
-            let two = convolution_then_relu((conv.clone(), Relu::new()), None, &x, &dout, want_dx);
-            let fused = (conv.clone().with_relu(), Relu::done_before());
-            let one = convolution_then_relu(fused, Some(&before), &x, &dout, want_dx);
-            assert_eq!(one, two, "f64, {context}");
-            let blocked = two.0.iter().filter(|&&v| v == 0.0).count() as f64 / two.0.len() as f64;
-            assert!((0.2..0.8).contains(&blocked), "{blocked} of the outputs blocked, {context}");
+        let single = |c: &Convolution<f64>| {
+            Convolution::new(c.w.mapv(|v| v as f32), c.b.mapv(|v| v as f32), c.stride, c.pad)
+        };
+        let f32s = |x: &ArrayD<f64>| x.mapv(|v| v as f32);
+        for (pooling, want_dx) in [(false, true), (false, false), (true, true), (true, false)] {
+            let context =
+                format!("{shape:?} stride {stride} pad {pad} whole {whole}, pooling {pooling}, dx {want_dx}");
+            let (mut book_conv, mut book_after) = and_after(conv.clone(), pooling, false);
+            let dout = random(forward(&mut book_conv, &mut book_after, &x).shape(), 132);
+            let want = convolution_then(and_after(conv.clone(), pooling, false), None, &x, &dout, want_dx);
+            let fused = and_after(conv.clone(), pooling, true);
+            assert_eq!(convolution_then(fused, Some(&before), &x, &dout, want_dx), want, "f64, {context}");
+            if !pooling {
+                let blocked = want.0.iter().filter(|&&v| v == 0.0).count() as f64 / want.0.len() as f64;
+                assert!((0.2..0.8).contains(&blocked), "{blocked} of the outputs blocked, {context}");
+            }
 
-            let single = |c: &Convolution<f64>| {
-                let w = c.w.mapv(|v| v as f32);
-                Convolution::new(w, c.b.mapv(|v| v as f32), c.stride, c.pad)
-            };
-            let f32s = |x: &ArrayD<f64>| x.mapv(|v| v as f32);
-            let two =
-                convolution_then_relu((single(&conv), Relu::new()), None, &f32s(&x), &f32s(&dout), want_dx);
-            let fused = (single(&conv).with_relu(), Relu::done_before());
-            let one = convolution_then_relu(fused, Some(&f32s(&before)), &f32s(&x), &f32s(&dout), want_dx);
-            assert_eq!(one, two, "f32, {context}");
+            let (x, dout, before) = (f32s(&x), f32s(&dout), f32s(&before));
+            let want = convolution_then(and_after(single(&conv), pooling, false), None, &x, &dout, want_dx);
+            let fused = and_after(single(&conv), pooling, true);
+            assert_eq!(convolution_then(fused, Some(&before), &x, &dout, want_dx), want, "f32, {context}");
         }
     }
 }
