@@ -258,25 +258,27 @@ fn relu_max_plane_2x2<T: Float>(
     out: &mut [MaybeUninit<T>],
     arg_max: &mut [u32],
 ) {
-    let pw = ow / 2;
+    let (pw, ow32) = (ow / 2, ow as u32);
     for (py, (out, arg_max)) in
         out.chunks_exact_mut(pw).zip(arg_max.chunks_exact_mut(pw)).enumerate().take(oh / 2)
     {
         let top = 2 * py * line;
         let (line0, line1) = (&sums[top..top + 2 * pw], &sums[top + line..top + line + 2 * pw]);
-        let cells = line0.chunks_exact(2).zip(line1.chunks_exact(2));
-        for (px, ((out, arg_max), (upper, lower))) in out.iter_mut().zip(arg_max).zip(cells).enumerate() {
+        let first_of_line = (2 * py * ow) as u32;
+        // indexed, positions in 32 bits: the loop the compiler turns into vectors
+        for px in 0..pw {
             // the first maximum of the outputs, in the order of the cells
-            let (max, at) = (upper[0] + b, 0);
-            let (max, at) = if upper[1] + b > max { (upper[1] + b, 1) } else { (max, at) };
-            let (max, at) = if lower[0] + b > max { (lower[0] + b, ow) } else { (max, at) };
-            let (max, at) = if lower[1] + b > max { (lower[1] + b, ow + 1) } else { (max, at) };
+            let (max, at) = (line0[2 * px] + b, 0);
+            let (max, at) = if line0[2 * px + 1] + b > max { (line0[2 * px + 1] + b, 1) } else { (max, at) };
+            let (max, at) = if line1[2 * px] + b > max { (line1[2 * px] + b, ow32) } else { (max, at) };
+            let (max, at) =
+                if line1[2 * px + 1] + b > max { (line1[2 * px + 1] + b, ow32 + 1) } else { (max, at) };
             // the ReLU: a window whose maximum it blocks is all 0, and the book's first maximum
             // is then its first cell, which passes no gradient
-            let first = (2 * py * ow + 2 * px) as u32;
+            let first = first_of_line + 2 * px as u32;
             let passed = max > T::zero();
-            out.write(if passed { max } else { T::zero() });
-            *arg_max = if passed { first + at as u32 } else { first | RELU_BLOCKED };
+            out[px].write(if passed { max } else { T::zero() });
+            arg_max[px] = if passed { first + at } else { first | RELU_BLOCKED };
         }
     }
 }
