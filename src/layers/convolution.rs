@@ -20,6 +20,11 @@
 //!
 //! Either way backward lays the windows out again from the kept input: that costs less than
 //! storing them (tens of MB for a batch of DeepConvNet).
+//!
+//! The book's `Relu` after a convolution, and its 2x2 max `Pooling` after that, can run in the
+//! convolution's passes ([`Fused`]): each image's outputs rectified (and pooled) as they are
+//! written, each image's `dout` laid out again as it is read, one pass over the activations
+//! fewer each way for each. The networks build it so, and keep the book's layers after it.
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -149,8 +154,8 @@ impl<T: Float> Convolution<T> {
         Convolution { fused: Fused::ReluAndPooling, ..self }
     }
 
-    /// The `(OH, OW)` of this layer's output for outputs of the convolution `(OH, OW)`: pooled
-    /// with [`Fused::ReluAndPooling`].
+    /// The height and width of this layer's output, `(LH, LW)`, for outputs of the convolution
+    /// `(OH, OW)`: pooled with [`Fused::ReluAndPooling`].
     fn fused_output(&self, (oh, ow): (usize, usize)) -> (usize, usize) {
         match self.fused {
             Fused::ReluAndPooling => (oh / 2, ow / 2),
@@ -186,8 +191,8 @@ impl<T: Float> Convolution<T> {
         let dout = if dout.is_standard_layout() { dout } else { dout.as_standard_layout().into_owned() };
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let (oh, ow) = self.windows().output();
-        let (fh, fw) = self.fused_output((oh, ow));
-        assert_eq!(dout.dim(), (n, fn_, fh, fw), "Convolution::backward: dout");
+        let (lh, lw) = self.fused_output((oh, ow));
+        assert_eq!(dout.dim(), (n, fn_, lh, lw), "Convolution::backward: dout");
         // the fused layers' backward passes, on each image's dout as it is read
         let kept = match self.fused {
             Fused::Nothing => None,
@@ -395,7 +400,7 @@ impl<T: Float> Convolution<T> {
     fn forward_shifted(&self, planes: PaddedPlanes, kept: Kept<'_>) -> Array4<T> {
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let ((oh, ow), positions) = (planes.output(), planes.positions());
-        let (fh, fw) = self.fused_output((oh, ow));
+        let (lh, lw) = self.fused_output((oh, ow));
         let span = round_positions(positions);
         let w_rows = ShiftedRows::new(self.w.iter().copied().collect(), planes.offsets());
         let x = self.x.as_slice().expect("row-major");
@@ -403,7 +408,7 @@ impl<T: Float> Convolution<T> {
         let b = self.b.to_vec();
         let kept = kept.per_image(n);
         let write = |out: &mut [MaybeUninit<T>]| {
-            let images = out.par_chunks_mut((fn_ * fh * fw).max(1)).zip(x.par_chunks(image.max(1))).zip(kept);
+            let images = out.par_chunks_mut((fn_ * lh * lw).max(1)).zip(x.par_chunks(image.max(1))).zip(kept);
             images.with_min_len(per_core(n)).for_each_init(
                 || (vec![T::zero(); planes.buffer_len(span)], vec![T::zero(); fn_ * span]),
                 |(buffer, grid), ((out, x), kept)| {
@@ -421,9 +426,9 @@ impl<T: Float> Convolution<T> {
                 },
             );
         };
-        // SAFETY: the images' (FN, FH, FW) outputs tile the array, and write_outputs writes
+        // SAFETY: the images' (FN, LH, LW) outputs tile the array, and write_outputs writes
         // every value of each (it asserts whole planes), as relu_max_pool_2x2 every window.
-        unsafe { written(Dim([n, fn_, fh, fw]), write) }
+        unsafe { written(Dim([n, fn_, lh, lw]), write) }
     }
 
     /// The forward pass by laying each image's windows out ([`Windows`]), then the fused
@@ -457,8 +462,8 @@ impl<T: Float> Convolution<T> {
                 out
             }
             Kept::Pooled(arg_max) => {
-                let (fh, fw) = self.fused_output((oh, ow));
-                let (image, pooled_image) = (fn_ * oh * ow, fn_ * fh * fw);
+                let (lh, lw) = self.fused_output((oh, ow));
+                let (image, pooled_image) = (fn_ * oh * ow, fn_ * lh * lw);
                 let no_bias = vec![T::zero(); fn_];
                 let sums = out.as_slice().expect("new").chunks_exact(image.max(1));
                 let write = |pooled: &mut [MaybeUninit<T>]| {
@@ -470,7 +475,7 @@ impl<T: Float> Convolution<T> {
                     }
                 };
                 // SAFETY: the images tile the array, and relu_max_pool_2x2 writes every window
-                unsafe { written(Dim([n, fn_, fh, fw]), write) }
+                unsafe { written(Dim([n, fn_, lh, lw]), write) }
             }
         }
     }
@@ -737,8 +742,8 @@ impl<T: Float> Layer<T> for Convolution<T> {
         // what the fused layers keep, every value written: the last batch's reused when it fits
         let (mut blocked, mut arg_max) =
             (std::mem::take(&mut self.relu_blocked), std::mem::take(&mut self.arg_max));
-        let (fh, fw) = self.fused_output(self.windows().output());
-        let outputs = self.x.dim().0 * self.w.dim().0 * fh * fw;
+        let (lh, lw) = self.fused_output(self.windows().output());
+        let outputs = self.x.dim().0 * self.w.dim().0 * lh * lw;
         let kept = match self.fused {
             Fused::Nothing => Kept::Nothing,
             Fused::Relu => {
