@@ -328,8 +328,8 @@ impl PaddedPlanes {
     /// **Panics** if a slice has the wrong length.
     pub fn refill<T: Float>(&self, x: &[T], buffer: &mut [T]) {
         let ((c, h, w), line, pad) = (self.input, self.line(), self.pad);
-        assert_eq!(x.len(), c * h * w, "PaddedPlanes::fill: x is not {:?}", self.input);
-        assert!(buffer.len() >= c * self.plane(), "PaddedPlanes::fill: the buffer is short");
+        assert_eq!(x.len(), c * h * w, "PaddedPlanes::refill: x is not {:?}", self.input);
+        assert!(buffer.len() >= c * self.plane(), "PaddedPlanes::refill: the buffer is short");
         for (plane, x) in buffer.chunks_exact_mut(self.plane()).zip(x.chunks_exact(h * w)) {
             for (padded, x) in plane[pad * line..].chunks_exact_mut(line).zip(x.chunks_exact(w)) {
                 copy_line(&mut padded[pad..pad + w], x);

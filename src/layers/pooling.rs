@@ -228,7 +228,7 @@ pub(crate) fn relu_max_pool_2x2<T: Float>(
         oh * ow < RELU_BLOCKED as usize,
         "relu_max_pool_2x2: a plane of {oh}x{ow} is past 31-bit indices"
     );
-    if windows == 0 {
+    if windows == 0 || bias.is_empty() {
         return;
     }
     assert!(
