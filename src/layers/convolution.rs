@@ -34,6 +34,7 @@ use rayon::prelude::*;
 
 use super::im2col::{PaddedPlanes, Windows};
 use super::pooling::{relu_max_pool_2x2, relu_max_pool_2x2_backward};
+use super::relu::{pass_back, rectify};
 use super::{Layer, Param, per_core, sum_in_lanes, written, zeros_par};
 use crate::Float;
 use crate::matmul::gemm_into;
@@ -455,10 +456,7 @@ impl<T: Float> Convolution<T> {
         match kept {
             Kept::Nothing => out,
             Kept::Relu(blocked) => {
-                out.iter_mut().zip(blocked).for_each(|(v, blocked)| {
-                    *blocked = *v <= T::zero();
-                    *v = if *blocked { T::zero() } else { *v };
-                });
+                out.iter_mut().zip(blocked).for_each(|(v, blocked)| *v = rectify(*v, blocked));
                 out
             }
             Kept::Pooled(arg_max) => {
@@ -516,8 +514,7 @@ impl<'a> Unfuse<'a> {
     }
 }
 
-/// The book's `Relu` backward, `dout[mask] = 0`, into `cleared`: `dout`, cleared where
-/// `blocked`, as a select rather than a branch (the flags are as good as random).
+/// The book's `Relu` backward ([`pass_back`]) of `dout` into `cleared`.
 fn clear_blocked<T: Float>(dout: &[T], blocked: &[bool], cleared: &mut [T]) {
     assert!(dout.len() == blocked.len() && dout.len() == cleared.len(), "clear_blocked: lengths");
     compiled_for(
@@ -525,7 +522,7 @@ fn clear_blocked<T: Float>(dout: &[T], blocked: &[bool], cleared: &mut [T]) {
         #[inline(always)]
         || {
             let values = cleared.iter_mut().zip(dout).zip(blocked);
-            values.for_each(|((c, &d), &blocked)| *c = if blocked { T::zero() } else { d });
+            values.for_each(|((c, &d), &blocked)| *c = pass_back(d, blocked));
         },
     );
 }

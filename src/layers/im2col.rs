@@ -8,6 +8,7 @@ use std::mem::MaybeUninit;
 
 use ndarray::{Array2, Array4, ArrayView4};
 
+use super::relu::rectify;
 use crate::Float;
 use crate::matmul::simd::{compiled_for, dispatch};
 
@@ -421,9 +422,7 @@ fn write_planes<T: Float>(
                 let lines = out.chunks_exact_mut(ow).zip(blocked.chunks_exact_mut(ow));
                 for ((out, blocked), row) in lines.zip(rows(m)) {
                     out.iter_mut().zip(blocked).zip(row).for_each(|((o, blocked), &v)| {
-                        let v = v + b;
-                        *blocked = v <= T::zero();
-                        o.write(if *blocked { T::zero() } else { v });
+                        o.write(rectify(v + b, blocked));
                     });
                 }
             }

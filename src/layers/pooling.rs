@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::im2col::{output_size, tap_input};
+use super::relu::{pass_back, rectify};
 use super::{Layer, per_core, written, zeros_par};
 use crate::Float;
 use crate::matmul::simd::{compiled_for, dispatch};
@@ -179,15 +180,23 @@ fn max_plane_2x2<T: Float>(
         let (line0, line1) = (&x[top..top + 2 * ow], &x[top + w..top + w + 2 * ow]);
         let cells = line0.chunks_exact(2).zip(line1.chunks_exact(2));
         for (ox, ((out, arg_max), (upper, lower))) in out.iter_mut().zip(arg_max).zip(cells).enumerate() {
-            // the first maximum, in the order of the cells (a selection each: no branches)
-            let (max, at) = (upper[0], 0);
-            let (max, at) = if upper[1] > max { (upper[1], 1) } else { (max, at) };
-            let (max, at) = if lower[0] > max { (lower[0], w) } else { (max, at) };
-            let (max, at) = if lower[1] > max { (lower[1], w + 1) } else { (max, at) };
+            let (max, at) = first_maximum_2x2([upper[0], upper[1], lower[0], lower[1]], w as u32);
             out.write(max);
-            *arg_max = (top + 2 * ox + at) as u32;
+            *arg_max = (top + 2 * ox) as u32 + at;
         }
     }
+}
+
+/// The first maximum of a 2x2 window's cells, in their order (upper left, upper right, lower
+/// left, lower right), and where it is from the first: 0, 1, `line`, `line + 1`. By
+/// selections, no branches (which cell wins is as good as random), so that the loops calling
+/// it vectorize; positions in 32 bits, twice as many to a vector as 64.
+#[inline(always)]
+fn first_maximum_2x2<T: Float>(cells: [T; 4], line: u32) -> (T, u32) {
+    let (max, at) = (cells[0], 0);
+    let (max, at) = if cells[1] > max { (cells[1], 1) } else { (max, at) };
+    let (max, at) = if cells[2] > max { (cells[2], line) } else { (max, at) };
+    if cells[3] > max { (cells[3], line + 1) } else { (max, at) }
 }
 
 /// The backward pass of [`max_plane_2x2`] on one plane: `dx: (H, W)` is 0 but where a window's
@@ -267,18 +276,14 @@ fn relu_max_plane_2x2<T: Float>(
         let first_of_line = (2 * py * ow) as u32;
         // indexed, positions in 32 bits: the loop the compiler turns into vectors
         for px in 0..pw {
-            // the first maximum of the outputs, in the order of the cells
-            let (max, at) = (line0[2 * px] + b, 0);
-            let (max, at) = if line0[2 * px + 1] + b > max { (line0[2 * px + 1] + b, 1) } else { (max, at) };
-            let (max, at) = if line1[2 * px] + b > max { (line1[2 * px] + b, ow32) } else { (max, at) };
-            let (max, at) =
-                if line1[2 * px + 1] + b > max { (line1[2 * px + 1] + b, ow32 + 1) } else { (max, at) };
+            // the first maximum of the outputs
+            let cells = [line0[2 * px] + b, line0[2 * px + 1] + b, line1[2 * px] + b, line1[2 * px + 1] + b];
+            let (max, at) = first_maximum_2x2(cells, ow32);
             // the ReLU: a window whose maximum it blocks is all 0, and the book's first maximum
             // is then its first cell, which passes no gradient
-            let first = first_of_line + 2 * px as u32;
-            let passed = max > T::zero();
-            out[px].write(if passed { max } else { T::zero() });
-            arg_max[px] = if passed { first + at } else { first | RELU_BLOCKED };
+            let (first, mut blocked) = (first_of_line + 2 * px as u32, false);
+            out[px].write(rectify(max, &mut blocked));
+            arg_max[px] = if blocked { first | RELU_BLOCKED } else { first + at };
         }
     }
 }
@@ -317,8 +322,7 @@ pub(crate) fn relu_max_pool_2x2_backward<T: Float>(
                 dx.iter_mut().for_each(|v| *v = T::zero());
                 // the windows do not overlap: each sets its own cell, a blocked one its first to 0
                 for (&at, &d) in arg_max.iter().zip(dout) {
-                    let blocked = at & RELU_BLOCKED != 0;
-                    dx[(at & !RELU_BLOCKED) as usize] = if blocked { T::zero() } else { d };
+                    dx[(at & !RELU_BLOCKED) as usize] = pass_back(d, at & RELU_BLOCKED != 0);
                 }
             }
         },

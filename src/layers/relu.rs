@@ -34,6 +34,23 @@ impl Relu {
     }
 }
 
+/// The book's ReLU of one value, `max(0, v)`, noting in `masked` whether it blocked (`v <= 0`,
+/// the book's `mask`). The one place of the rule: the `Relu` layer, and the convolutions that
+/// run it in their passes, call it.
+#[inline(always)]
+pub(crate) fn rectify<T: Float>(v: T, masked: &mut bool) -> T {
+    *masked = v <= T::zero();
+    if *masked { T::zero() } else { v }
+}
+
+/// The ReLU's backward pass for one value, the book's `dout[mask] = 0`: `d`, or 0 where it
+/// blocked. A select rather than a branch: the mask is as good as random, and a branch on it
+/// would be mispredicted half the time.
+#[inline(always)]
+pub(crate) fn pass_back<T: Float>(d: T, masked: bool) -> T {
+    if masked { T::zero() } else { d }
+}
+
 impl<T: Float> Layer<T> for Relu {
     fn name(&self) -> &'static str {
         "Relu"
@@ -44,10 +61,7 @@ impl<T: Float> Layer<T> for Relu {
             return x;
         }
         // one pass: note the mask and clear what it covers
-        let relu = |v: &mut T, masked: &mut bool| {
-            *masked = *v <= T::zero();
-            *v = if *masked { T::zero() } else { *v };
-        };
+        let relu = |v: &mut T, masked: &mut bool| *v = rectify(*v, masked);
         // every value of the mask is written below: last step's mask is reused when it fits
         if self.mask.shape() != x.shape() {
             self.mask = ArrayD::from_elem(x.raw_dim(), false);
@@ -75,9 +89,7 @@ impl<T: Float> Layer<T> for Relu {
             self.mask.shape(),
             "Relu::backward: dout and the forward input differ in shape"
         );
-        // the book's dout[self.mask] = 0, as a select rather than a branch: the mask is as
-        // good as random, and a branch on it would be mispredicted half the time
-        let pass = |d: &mut T, &masked: &bool| *d = if masked { T::zero() } else { *d };
+        let pass = |d: &mut T, &masked: &bool| *d = pass_back(*d, masked);
         match (dout.as_slice_mut(), self.mask.as_slice()) {
             (Some(values), Some(mask)) if values.len() >= PARALLEL_MIN_VALUES => {
                 let chunk = values.len().div_ceil(rayon::current_num_threads());
