@@ -314,17 +314,10 @@ impl PaddedPlanes {
         self.input.0 * self.plane() + self.filter.1 - 1 + span - self.positions()
     }
 
-    /// Lays `x: (C, H, W)` out in `buffer` (of [`PaddedPlanes::buffer_len`]), zeros around.
-    ///
-    /// **Panics** if a slice has the wrong length.
-    pub fn fill<T: Float>(&self, x: &[T], buffer: &mut [T]) {
-        buffer.fill(T::zero());
-        self.refill(x, buffer);
-    }
-
-    /// [`PaddedPlanes::fill`] into a buffer that already holds planes of this layout: one
-    /// filled before, or zeros. Only the image's values are written (the padding is left as
-    /// it is), a line in a few vector moves.
+    /// Lays `x: (C, H, W)` out in `buffer` (of [`PaddedPlanes::buffer_len`]), zeros around,
+    /// when the buffer already holds planes of this layout: zeros, or planes refilled before.
+    /// Only the image's values are written (the padding is left as it is), a line in a few
+    /// vector moves.
     ///
     /// **Panics** if a slice has the wrong length.
     pub fn refill<T: Float>(&self, x: &[T], buffer: &mut [T]) {
