@@ -290,7 +290,7 @@ impl<T: Float> Convolution<T> {
                 if let (Some(dx), Some(turned)) = (dx.as_mut().and_then(Iterator::next), &turned) {
                     // the scratch's planes are zeros or planes of this layout (ScratchPool::take)
                     back.refill(dout, &mut g.back);
-                    turned.product(&g.back, back.positions(), &mut g.back_grid, back_span);
+                    turned.product(&g.back, back.grid(), &mut g.back_grid, back_span);
                     back.write_outputs(&g.back_grid, back_span, dx, None, None);
                 }
                 planes.refill(
@@ -415,7 +415,7 @@ impl<T: Float> Convolution<T> {
                 |(buffer, grid), ((out, x), kept)| {
                     // the buffer starts as zeros, then holds planes of this layout
                     planes.refill(x, buffer);
-                    w_rows.product(buffer, positions, grid, span);
+                    w_rows.product(buffer, planes.grid(), grid, span);
                     // out[n] = W · col + b, each filter's plane written whole (or pooled)
                     match kept {
                         Kept::Nothing => planes.write_outputs(grid, span, out, Some(&b), None),

@@ -10,6 +10,7 @@ use ndarray::{Array2, Array4, ArrayView4};
 
 use super::relu::rectify;
 use crate::Float;
+use crate::matmul::shifted::Grid;
 use crate::matmul::simd::{compiled_for, dispatch};
 
 /// The output size along one axis: `(size + 2·pad - filter) / stride + 1`.
@@ -297,7 +298,13 @@ impl PaddedPlanes {
 
     /// Grid positions of the output, `OH·WP`.
     pub fn positions(&self) -> usize {
-        self.output().0 * self.line()
+        self.grid().positions()
+    }
+
+    /// The output on its grid: `OH` lines of `OW` outputs, `WP` apart.
+    pub fn grid(&self) -> Grid {
+        let (lines, width) = self.output();
+        Grid { lines, width, line: self.line() }
     }
 
     /// The shift of each filter tap `(c, dy, dx)`, in the order of a filter's weights:

@@ -12,9 +12,10 @@
 //! ```
 //!
 //! The product runs over a grid `WP` wide whose last `WP - OW` columns are not outputs (they
-//! are computed and dropped): for DeepConvNet's 3x3 layers 7-50% more multiply-adds than the
-//! outputs need, and no `col` laid out (9 copies of the input). The gradient visits the
-//! outputs only.
+//! are computed and dropped): for DeepConvNet's 3x3 layers 7-25% more multiply-adds than the
+//! outputs need, and no `col` laid out (9 copies of the input). Where a line's outputs are
+//! whole vectors and that computes fewer, the product takes each line's vectors instead (the
+//! 8x8 and 16x16 layers with 8 lanes: 20% and 11% fewer). The gradient visits the outputs only.
 //!
 //! Why the kernels are fast: the product sums a block of `MB` rows of `a` by `NB` vectors of
 //! positions in registers over every `k` (one load of `x` per vector, one broadcast of `a`
@@ -31,6 +32,37 @@ use crate::Float;
 /// this many positions: a whole block of the widest kernel (3 vectors of 16), though the
 /// [`product`] itself stops at the positions rounded up to a vector.
 pub const POSITION_BLOCK: usize = 48;
+
+/// The outputs of a product: `lines` lines of `width` positions on a grid `line` wide, output
+/// `(y, x)` at position `q = y·line + x`; the grid's other columns are not outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grid {
+    /// Output lines, `OH`.
+    pub lines: usize,
+    /// Outputs a line, `OW`.
+    pub width: usize,
+    /// The grid's width, `WP >= OW`.
+    pub line: usize,
+}
+
+impl Grid {
+    /// The grid's positions, `OH·WP`.
+    pub fn positions(&self) -> usize {
+        self.lines * self.line
+    }
+
+    /// How many vectors of `lanes` positions hold the outputs, and, when they are taken line
+    /// by line, how many a line: line by line where each line's outputs are whole vectors and
+    /// that takes fewer than along the grid.
+    fn vectors(&self, lanes: usize) -> (usize, Option<usize>) {
+        let (along, per_line) = (self.positions().div_ceil(lanes), self.width / lanes);
+        if self.width.is_multiple_of(lanes) && self.lines * per_line < along {
+            (self.lines * per_line, Some(per_line))
+        } else {
+            (along, None)
+        }
+    }
+}
 
 /// Rounds `positions` up to a whole number of [`POSITION_BLOCK`]s.
 pub fn round_positions(positions: usize) -> usize {
@@ -166,23 +198,17 @@ fn product_rows(isa: Isa) -> usize {
     }
 }
 
-/// `out[m, q] = Σ_k a[m, k] · x[offsets[k] + q]` for `q` below `positions` rounded up to the
-/// kernel's vector width (the values past `positions` are computed too, from what `x` holds
-/// there); the rest of each row of `out`, up to `round_positions(positions)`, is left as it was.
+/// `out[m, q] = Σ_k a[m, k] · x[offsets[k] + q]` for every output `q` of the `grid`. Other
+/// positions of each row of `out`, up to `round_positions(grid.positions())`, may be written
+/// too (with the sum at that position, from what `x` holds there) or left as they were.
 ///
 /// **Panics** if `offsets` does not have one shift per column of `a`, `out` does not have
-/// `M` rows of `out_stride >= round_positions(positions)`, or `x` ends before the last
-/// offset plus the rounded positions.
-pub fn product(
-    a: &PackedRows,
-    offsets: &[usize],
-    x: &[f32],
-    positions: usize,
-    out: &mut [f32],
-    out_stride: usize,
-) {
+/// `M` rows of `out_stride >= round_positions(grid.positions())`, `x` ends before the last
+/// offset plus the rounded positions, or the grid's lines are narrower than its width.
+pub fn product(a: &PackedRows, offsets: &[usize], x: &[f32], grid: Grid, out: &mut [f32], out_stride: usize) {
     let (m, k) = a.dim();
-    let span = round_positions(positions);
+    let span = round_positions(grid.positions());
+    assert!(grid.width <= grid.line, "shifted::product: {grid:?} has lines narrower than its width");
     assert_eq!(offsets.len(), k, "shifted::product: {} offsets for {k} columns", offsets.len());
     assert!(
         out_stride >= span && out.len() >= (m.max(1) - 1) * out_stride + span,
@@ -192,7 +218,7 @@ pub fn product(
         offsets.iter().all(|&o| o + span <= x.len()),
         "shifted::product: x ends before an offset's positions"
     );
-    if m == 0 || positions == 0 {
+    if m == 0 || grid.positions() == 0 {
         return;
     }
     // SAFETY: the lengths were checked above; `a` was packed for an instruction set this CPU
@@ -200,10 +226,10 @@ pub fn product(
     unsafe {
         match a.isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => product_avx512(a, offsets, x, positions, out, out_stride),
+            Isa::Avx512 => product_avx512(a, offsets, x, grid, out, out_stride),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => product_avx2(a, offsets, x, positions, out, out_stride),
-            _ => product_with::<_, 4, 4>(Scalar, a, offsets, x, positions, out, out_stride),
+            Isa::Avx2 => product_avx2(a, offsets, x, grid, out, out_stride),
+            _ => product_with::<_, 4, 4>(Scalar, a, offsets, x, grid, out, out_stride),
         }
     }
 }
@@ -214,12 +240,12 @@ unsafe fn product_avx512(
     a: &PackedRows,
     offsets: &[usize],
     x: &[f32],
-    positions: usize,
+    grid: Grid,
     out: &mut [f32],
     stride: usize,
 ) {
     // 8 rows x 3 vectors: 24 of the 32 registers hold sums
-    unsafe { product_with::<_, 8, 3>(super::simd::Avx512, a, offsets, x, positions, out, stride) }
+    unsafe { product_with::<_, 8, 3>(super::simd::Avx512, a, offsets, x, grid, out, stride) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -228,7 +254,7 @@ unsafe fn product_avx2(
     a: &PackedRows,
     offsets: &[usize],
     x: &[f32],
-    positions: usize,
+    grid: Grid,
     out: &mut [f32],
     stride: usize,
 ) {
@@ -236,45 +262,79 @@ unsafe fn product_avx2(
     // than 4 rows x 3 (2 loads, most of them across two cache lines, for 12 multiply-adds,
     // against 3): 18% faster on DeepConvNet's layers, though a 16-row `a` takes 18
     // (docs/performance.md)
-    unsafe { product_with::<_, 6, 2>(super::simd::Avx2, a, offsets, x, positions, out, stride) }
+    unsafe { product_with::<_, 6, 2>(super::simd::Avx2, a, offsets, x, grid, out, stride) }
 }
 
-/// The product in blocks of `MB` rows by `NB` vectors, over the vectors that hold the
-/// `positions`: whole blocks, then the last `1..NB` vectors in a narrower block (not a whole
-/// block past the positions: on DeepConvNet's 8x8 layers 80 positions, where blocks of 48
-/// would compute 96).
+/// The product in blocks of `MB` rows by `NB` vectors, over the vectors that hold the grid's
+/// outputs ([`Grid::vectors`]): whole blocks, then the last `1..NB` vectors in a narrower block
+/// (not a whole block past the positions: on DeepConvNet's 8x8 layers 80 positions, where
+/// blocks of 48 would compute 96).
 #[inline(always)]
 unsafe fn product_with<S: Simd, const MB: usize, const NB: usize>(
     s: S,
     a: &PackedRows,
     offsets: &[usize],
     x: &[f32],
-    positions: usize,
+    grid: Grid,
     out: &mut [f32],
     out_stride: usize,
 ) {
     debug_assert_eq!(MB, product_rows(a.isa));
     debug_assert_eq!(POSITION_BLOCK % (NB * S::LANES), 0);
+    let (vectors, per_line) = grid.vectors(S::LANES);
+    // SAFETY: as the caller's
+    unsafe {
+        match per_line {
+            None => {
+                product_vectors::<S, MB, NB>(s, a, offsets, x, (vectors, |v| v * S::LANES), out, out_stride)
+            }
+            Some(per_line) => {
+                let start = |v| v / per_line * grid.line + v % per_line * S::LANES;
+                product_vectors::<S, MB, NB>(s, a, offsets, x, (vectors, start), out, out_stride)
+            }
+        }
+    }
+}
+
+/// [`product_with`] over `(vectors, start)`: that many vectors, vector `v` starting at
+/// position `start(v)`.
+#[inline(always)]
+unsafe fn product_vectors<S: Simd, const MB: usize, const NB: usize>(
+    s: S,
+    a: &PackedRows,
+    offsets: &[usize],
+    x: &[f32],
+    (vectors, start): (usize, impl Fn(usize) -> usize),
+    out: &mut [f32],
+    out_stride: usize,
+) {
     let (m, k) = a.dim();
-    let (vectors, block) = (positions.div_ceil(S::LANES), NB * S::LANES);
-    let whole = vectors / NB * block;
+    let whole = vectors / NB * NB;
     for first_row in (0..m).step_by(MB) {
         let rows = Rows {
             panel: &a.panels[first_row * k..][..k * MB],
             first: first_row,
             count: MB.min(m - first_row),
         };
-        // SAFETY (each call): the vectors end at positions rounded up to LANES, within
-        // round_positions(positions), which product checked x and out against
+        // SAFETY (each call): the vectors end at the grid's positions rounded up to LANES, or
+        // at a line's last output, within round_positions(positions), which product checked
+        // x and out against
         unsafe {
-            for q in (0..whole).step_by(block) {
-                product_block::<S, MB, NB>(s, &rows, offsets, x, q, out, out_stride);
+            for v in (0..whole).step_by(NB) {
+                let starts = std::array::from_fn(|j| start(v + j));
+                product_block::<S, MB, NB>(s, &rows, offsets, x, starts, out, out_stride);
             }
-            match vectors % NB {
+            let v = whole;
+            match vectors - whole {
                 0 => {}
-                1 => product_block::<S, MB, 1>(s, &rows, offsets, x, whole, out, out_stride),
-                2 => product_block::<S, MB, 2>(s, &rows, offsets, x, whole, out, out_stride),
-                3 => product_block::<S, MB, 3>(s, &rows, offsets, x, whole, out, out_stride),
+                1 => product_block::<S, MB, 1>(s, &rows, offsets, x, [start(v)], out, out_stride),
+                2 => {
+                    product_block::<S, MB, 2>(s, &rows, offsets, x, [start(v), start(v + 1)], out, out_stride)
+                }
+                3 => {
+                    let starts = [start(v), start(v + 1), start(v + 2)];
+                    product_block::<S, MB, 3>(s, &rows, offsets, x, starts, out, out_stride)
+                }
                 _ => unreachable!("blocks are at most 4 vectors"),
             }
         }
@@ -289,29 +349,29 @@ struct Rows<'a> {
     count: usize,
 }
 
-/// One block: `out[first + i, q + j·LANES ..]` for the panel's rows `i` and `NB` vectors `j`,
-/// the sums kept in `MB·NB` registers over every shift, then stored once.
+/// One block: `out[first + i, starts[j] ..]` for the panel's rows `i` and `NB` vectors `j`, the
+/// sums kept in `MB·NB` registers over every shift, then stored once.
 ///
 /// # Safety
-/// `x` holds `offset + q + NB·LANES` values for every offset, and `out` the panel's real rows
-/// `out_stride` apart with `q + NB·LANES` values each; the CPU runs `S`.
+/// `x` holds `offset + start + LANES` values for every offset and start, and `out` the panel's
+/// real rows `out_stride` apart with `start + LANES` values each; the CPU runs `S`.
 #[inline(always)]
 unsafe fn product_block<S: Simd, const MB: usize, const NB: usize>(
     s: S,
     rows: &Rows<'_>,
     offsets: &[usize],
     x: &[f32],
-    q: usize,
+    starts: [usize; NB],
     out: &mut [f32],
     out_stride: usize,
 ) {
     let panel = rows.panel.as_ptr();
     let mut sums = [[unsafe { s.zero() }; NB]; MB];
     for (column, &offset) in offsets.iter().enumerate() {
-        // SAFETY: offset + q + NB·LANES <= x.len() (the caller's promise); the panel holds K·MB
+        // SAFETY: offset + start + LANES <= x.len() (the caller's promise); the panel holds K·MB
         unsafe {
-            let at = x.as_ptr().add(offset + q);
-            let xs: [S::V; NB] = std::array::from_fn(|j| s.load(at.add(j * S::LANES)));
+            let at = x.as_ptr().add(offset);
+            let xs: [S::V; NB] = std::array::from_fn(|j| s.load(at.add(starts[j])));
             for (i, row_sums) in sums.iter_mut().enumerate() {
                 let a_ik = s.splat(*panel.add(column * MB + i));
                 for (sum, &xj) in row_sums.iter_mut().zip(&xs) {
@@ -321,9 +381,9 @@ unsafe fn product_block<S: Simd, const MB: usize, const NB: usize>(
         }
     }
     for (i, row_sums) in sums.iter().enumerate().take(rows.count) {
-        for (j, &sum) in row_sums.iter().enumerate() {
-            // SAFETY: row first + i is real, and q + (j + 1)·LANES <= the row's values
-            unsafe { s.store(out.as_mut_ptr().add((rows.first + i) * out_stride + q + j * S::LANES), sum) };
+        for (&sum, &start) in row_sums.iter().zip(&starts) {
+            // SAFETY: row first + i is real, and start + LANES <= the row's values
+            unsafe { s.store(out.as_mut_ptr().add((rows.first + i) * out_stride + start), sum) };
         }
     }
 }
@@ -462,13 +522,13 @@ impl<T: Float> ShiftedRows<T> {
         &self.offsets
     }
 
-    /// `out[m, q] = Σ_k a[m, k] · x[offsets[k] + q]` (see [`product`] for the lengths).
-    pub fn product(&self, x: &[T], positions: usize, out: &mut [T], out_stride: usize) {
+    /// `out[m, q] = Σ_k a[m, k] · x[offsets[k] + q]` for the grid's outputs (see [`product`]).
+    pub fn product(&self, x: &[T], grid: Grid, out: &mut [T], out_stride: usize) {
         if let (Some(packed), Some(x32)) = (&self.packed, T::as_f32s(x)) {
             let out32 = T::as_f32s_mut(out).expect("out has the type of x");
-            product(packed, &self.offsets, x32, positions, out32, out_stride);
+            product(packed, &self.offsets, x32, grid, out32, out_stride);
         } else {
-            product_reference(&self.a, &self.offsets, x, positions, out, out_stride);
+            product_reference(&self.a, &self.offsets, x, grid.positions(), out, out_stride);
         }
     }
 }

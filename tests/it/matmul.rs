@@ -209,7 +209,7 @@ mod sparse {
 /// against their plain loops.
 mod shifted {
     use mitbadak::matmul::shifted::{
-        GradientOperands, PackedRows, gradient_on, gradient_reference, product, product_reference,
+        GradientOperands, Grid, PackedRows, gradient_on, gradient_reference, product, product_reference,
         round_positions,
     };
     use mitbadak::matmul::simd::Isa;
@@ -247,19 +247,25 @@ mod shifted {
 
     #[test]
     fn products_agree_with_the_plain_loop_on_every_instruction_set() {
-        for (m, c, side, filter, pad) in SHAPES {
-            let (_, positions, offsets, len) = layout(c, side, filter, pad);
+        // and outputs 8 and 16 wide, which 8 or 16 lanes take line by line
+        let lines = [(64, 32, 8, 3, 1), (32, 16, 14, 3, 2), (3, 2, 16, 3, 1), (9, 1, 10, 3, 0)];
+        for (m, c, side, filter, pad) in SHAPES.into_iter().chain(lines) {
+            let (line, positions, offsets, len) = layout(c, side, filter, pad);
+            let grid = Grid { lines: line - filter + 1, width: line - filter + 1, line };
             let span = round_positions(positions);
             let (a, x) = (random(m * offsets.len(), 1), random(len, 2));
             let mut want = vec![0.0; m * span];
             product_reference(&a, &offsets, &x, positions, &mut want, span);
             for isa in Isa::available() {
                 let mut got = vec![f32::NAN; m * span];
-                product(&PackedRows::new(isa, &a, m, offsets.len()), &offsets, &x, positions, &mut got, span);
+                product(&PackedRows::new(isa, &a, m, offsets.len()), &offsets, &x, grid, &mut got, span);
                 for (row, (got, want)) in got.chunks(span).zip(want.chunks(span)).enumerate() {
-                    // (a NaN, a value never written, is not close either)
-                    let close = got[..positions].iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-4);
+                    // every output (a NaN, a value never written, is not close either)
+                    let outputs = (0..grid.lines).flat_map(|y| y * line..y * line + grid.width);
+                    let close = outputs.clone().all(|q| (got[q] - want[q]).abs() < 1e-4);
                     assert!(close, "{isa:?} {m}x{c} {side}x{side} pad {pad}: row {row} differs");
+                    // and nothing past the grid's positions rounded up to a block
+                    assert_eq!(got.len(), span);
                 }
             }
         }
