@@ -150,8 +150,8 @@ impl<T> GradientOperands<'_, T> {
 }
 
 /// The rows of `a: (M, K)` laid out for [`product`]: in panels of as many rows as the kernel
-/// of `isa` sums at once, each panel column by column (`K x MB`), the last one filled out
-/// with zero rows. Packed once per batch, read by every image's product.
+/// of `isa` sums at once, each panel column by column (`K x MB`), the last one as many rows
+/// as are left (`K x (M % MB)`). Packed once per batch, read by every image's product.
 #[derive(Debug, Clone)]
 pub struct PackedRows {
     isa: Isa,
@@ -168,11 +168,12 @@ impl PackedRows {
         assert_eq!(a.len(), rows * cols, "PackedRows: {} values for ({rows}, {cols})", a.len());
         assert!(Isa::available().contains(&isa), "PackedRows: this CPU cannot run {isa:?}");
         let mb = product_rows(isa);
-        let mut panels = vec![0.0; rows.div_ceil(mb) * mb * cols];
+        let mut panels = vec![0.0; rows * cols];
         for (m, row) in a.chunks_exact(cols.max(1)).enumerate() {
-            let panel = &mut panels[m / mb * mb * cols..];
+            let first = m / mb * mb;
+            let (panel, width) = (&mut panels[first * cols..], mb.min(rows - first));
             for (k, &v) in row.iter().enumerate() {
-                panel[k * mb + m % mb] = v;
+                panel[k * width + m - first] = v;
             }
         }
         PackedRows { isa, rows, cols, panels }
@@ -260,8 +261,7 @@ unsafe fn product_avx2(
 ) {
     // 6 rows x 2 vectors: 12 of the 16 registers hold sums. Fewer vectors of `x` a step
     // than 4 rows x 3 (2 loads, most of them across two cache lines, for 12 multiply-adds,
-    // against 3): 18% faster on DeepConvNet's layers, though a 16-row `a` takes 18
-    // (docs/performance.md)
+    // against 3): 18% faster on DeepConvNet's layers (docs/performance.md)
     unsafe { product_with::<_, 6, 2>(super::simd::Avx2, a, offsets, x, grid, out, stride) }
 }
 
@@ -309,44 +309,74 @@ unsafe fn product_vectors<S: Simd, const MB: usize, const NB: usize>(
     out_stride: usize,
 ) {
     let (m, k) = a.dim();
-    let whole = vectors / NB * NB;
-    for first_row in (0..m).step_by(MB) {
-        let rows = Rows {
-            panel: &a.panels[first_row * k..][..k * MB],
-            first: first_row,
-            count: MB.min(m - first_row),
-        };
-        // SAFETY (each call): the vectors end at the grid's positions rounded up to LANES, or
-        // at a line's last output, within round_positions(positions), which product checked
-        // x and out against
+    for first in (0..m).step_by(MB) {
+        let count = MB.min(m - first);
+        let rows = Rows { panel: &a.panels[first * k..][..k * count], first };
+        let vectors = (vectors, &start);
+        // SAFETY: as the caller's
         unsafe {
-            for v in (0..whole).step_by(NB) {
-                let starts = std::array::from_fn(|j| start(v + j));
-                product_block::<S, MB, NB>(s, &rows, offsets, x, starts, out, out_stride);
+            if count == MB {
+                panel_product::<S, MB, NB>(s, &rows, offsets, x, vectors, out, out_stride);
+                continue;
             }
-            let v = whole;
-            match vectors - whole {
-                0 => {}
-                1 => product_block::<S, MB, 1>(s, &rows, offsets, x, [start(v)], out, out_stride),
-                2 => {
-                    product_block::<S, MB, 2>(s, &rows, offsets, x, [start(v), start(v + 1)], out, out_stride)
-                }
-                3 => {
-                    let starts = [start(v), start(v + 1), start(v + 2)];
-                    product_block::<S, MB, 3>(s, &rows, offsets, x, starts, out, out_stride)
-                }
-                _ => unreachable!("blocks are at most 4 vectors"),
+            // the last rows, fewer than a panel, in a narrower panel, where rows of zeros
+            // filled a whole one (a 16-row `a` took 18 rows' time with 6 rows a panel, a
+            // 32-row one 36): blocks of 7-12 sums (held to AVX2, DeepConvNet's 2 and 4 rows
+            // by 4 and 2 vectors were faster than by 6 and 3, docs/performance.md)
+            match count {
+                1 => panel_product::<S, 1, 8>(s, &rows, offsets, x, vectors, out, out_stride),
+                2 => panel_product::<S, 2, 4>(s, &rows, offsets, x, vectors, out, out_stride),
+                3 => panel_product::<S, 3, 3>(s, &rows, offsets, x, vectors, out, out_stride),
+                4 => panel_product::<S, 4, 2>(s, &rows, offsets, x, vectors, out, out_stride),
+                5 => panel_product::<S, 5, 2>(s, &rows, offsets, x, vectors, out, out_stride),
+                6 => panel_product::<S, 6, 2>(s, &rows, offsets, x, vectors, out, out_stride),
+                _ => panel_product::<S, 7, 1>(s, &rows, offsets, x, vectors, out, out_stride),
             }
         }
     }
 }
 
-/// A panel of `MB` rows of `a` (`K x MB`, column by column), from row `first`, `count` of
-/// them real.
+/// A panel of `MB` rows of `a` (`K x MB`, column by column), from row `first`.
 struct Rows<'a> {
     panel: &'a [f32],
     first: usize,
-    count: usize,
+}
+
+/// The product of one panel of `MB` rows, in blocks of `NB` vectors: whole blocks, then the
+/// last `1..NB` vectors in blocks of at most 3.
+///
+/// # Safety
+/// As [`product_block`]'s, for every vector.
+#[inline(always)]
+unsafe fn panel_product<S: Simd, const MB: usize, const NB: usize>(
+    s: S,
+    rows: &Rows<'_>,
+    offsets: &[usize],
+    x: &[f32],
+    (vectors, start): (usize, impl Fn(usize) -> usize),
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let whole = vectors / NB * NB;
+    // SAFETY (each call): the caller's promise
+    unsafe {
+        for v in (0..whole).step_by(NB) {
+            let starts = std::array::from_fn(|j| start(v + j));
+            product_block::<S, MB, NB>(s, rows, offsets, x, starts, out, out_stride);
+        }
+        for v in (whole..vectors).step_by(3) {
+            match vectors - v {
+                1 => product_block::<S, MB, 1>(s, rows, offsets, x, [start(v)], out, out_stride),
+                2 => {
+                    product_block::<S, MB, 2>(s, rows, offsets, x, [start(v), start(v + 1)], out, out_stride)
+                }
+                _ => {
+                    let starts = [start(v), start(v + 1), start(v + 2)];
+                    product_block::<S, MB, 3>(s, rows, offsets, x, starts, out, out_stride)
+                }
+            }
+        }
+    }
 }
 
 /// One block: `out[first + i, starts[j] ..]` for the panel's rows `i` and `NB` vectors `j`, the
@@ -380,7 +410,7 @@ unsafe fn product_block<S: Simd, const MB: usize, const NB: usize>(
             }
         }
     }
-    for (i, row_sums) in sums.iter().enumerate().take(rows.count) {
+    for (i, row_sums) in sums.iter().enumerate() {
         for (&sum, &start) in row_sums.iter().zip(&starts) {
             // SAFETY: row first + i is real, and start + LANES <= the row's values
             unsafe { s.store(out.as_mut_ptr().add((rows.first + i) * out_stride + start), sum) };
