@@ -265,10 +265,8 @@ unsafe fn product_avx2(
     unsafe { product_with::<_, 6, 2>(super::simd::Avx2, a, offsets, x, grid, out, stride) }
 }
 
-/// The product in blocks of `MB` rows by `NB` vectors, over the vectors that hold the grid's
-/// outputs ([`Grid::vectors`]): whole blocks, then the last `1..NB` vectors in a narrower block
-/// (not a whole block past the positions: on DeepConvNet's 8x8 layers 80 positions, where
-/// blocks of 48 would compute 96).
+/// The product in panels of `MB` rows by blocks of `NB` vectors, over the vectors that hold the
+/// grid's outputs ([`Grid::vectors`]): along the grid, or line by line.
 #[inline(always)]
 unsafe fn product_with<S: Simd, const MB: usize, const NB: usize>(
     s: S,
@@ -343,7 +341,8 @@ struct Rows<'a> {
 }
 
 /// The product of one panel of `MB` rows, in blocks of `NB` vectors: whole blocks, then the
-/// last `1..NB` vectors in blocks of at most 3.
+/// last `1..NB` vectors in blocks of at most 3 (not a whole block past the positions: on
+/// DeepConvNet's 8x8 layers 80 positions, where blocks of 48 would compute 96).
 ///
 /// # Safety
 /// As [`product_block`]'s, for every vector.
