@@ -29,8 +29,8 @@ use super::simd::{Isa, Scalar, Simd, dispatch};
 use crate::Float;
 
 /// The rows of `out` and the room after the last offset in `x` are rounded up to a multiple of
-/// this many positions: a whole block of the widest kernel (3 vectors of 16), though the
-/// [`product`] itself stops at the positions rounded up to a vector.
+/// this many positions (a multiple of every kernel's vector); the [`product`] itself stops at
+/// the positions rounded up to a vector.
 pub const POSITION_BLOCK: usize = 48;
 
 /// The outputs of a product: `lines` lines of `width` positions on a grid `line` wide, output
@@ -278,7 +278,8 @@ unsafe fn product_with<S: Simd, const MB: usize, const NB: usize>(
     out_stride: usize,
 ) {
     debug_assert_eq!(MB, product_rows(a.isa));
-    debug_assert_eq!(POSITION_BLOCK % (NB * S::LANES), 0);
+    // the last vector ends within the positions rounded up to a block
+    debug_assert_eq!(POSITION_BLOCK % S::LANES, 0);
     let (vectors, per_line) = grid.vectors(S::LANES);
     // SAFETY: as the caller's
     unsafe {
