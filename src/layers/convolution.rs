@@ -246,7 +246,7 @@ impl<T: Float> Convolution<T> {
         let offsets = planes.offsets();
         // dx: dout padded by FH - 1 - pad, times W turned 180° with C and FN swapped: (C, FN·FH·FW)
         let back = PaddedPlanes::new((fn_, oh, ow), (fh, fw), fh - 1 - self.pad);
-        let (back_outputs, back_span) = (back.grid(), round_positions(back.positions()));
+        let back_span = round_positions(back.positions());
         let turned = want_dx.then(|| {
             let turned = ndarray::Array4::from_shape_fn((c, fn_, fh, fw), |(ch, f, dy, dx)| {
                 self.w[[f, ch, fh - 1 - dy, fw - 1 - dx]]
@@ -290,7 +290,7 @@ impl<T: Float> Convolution<T> {
                 if let (Some(dx), Some(turned)) = (dx.as_mut().and_then(Iterator::next), &turned) {
                     // the scratch's planes are zeros or planes of this layout (ScratchPool::take)
                     back.refill(dout, &mut g.back);
-                    turned.product(&g.back, back_outputs, &mut g.back_grid, back_span);
+                    turned.product(&g.back, back.grid(), &mut g.back_grid, back_span);
                     back.write_outputs(&g.back_grid, back_span, dx, None, None);
                 }
                 planes.refill(
@@ -402,7 +402,7 @@ impl<T: Float> Convolution<T> {
         let (n, fn_) = (self.x.dim().0, self.w.dim().0);
         let ((oh, ow), positions) = (planes.output(), planes.positions());
         let (lh, lw) = self.fused_output((oh, ow));
-        let (outputs, span) = (planes.grid(), round_positions(positions));
+        let span = round_positions(positions);
         let w_rows = ShiftedRows::new(self.w.iter().copied().collect(), planes.offsets());
         let x = self.x.as_slice().expect("row-major");
         let image = x.len() / n.max(1);
@@ -415,7 +415,7 @@ impl<T: Float> Convolution<T> {
                 |(buffer, grid), ((out, x), kept)| {
                     // the buffer starts as zeros, then holds planes of this layout
                     planes.refill(x, buffer);
-                    w_rows.product(buffer, outputs, grid, span);
+                    w_rows.product(buffer, planes.grid(), grid, span);
                     // out[n] = W · col + b, each filter's plane written whole (or pooled)
                     match kept {
                         Kept::Nothing => planes.write_outputs(grid, span, out, Some(&b), None),
