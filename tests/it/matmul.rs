@@ -262,8 +262,8 @@ mod shifted {
                 product(&PackedRows::new(isa, &a, m, offsets.len()), &offsets, &x, grid, &mut got, span);
                 for (row, (got, want)) in got.chunks(span).zip(want.chunks(span)).enumerate() {
                     // every output (a NaN, a value never written, is not close either)
-                    let outputs = (0..grid.lines).flat_map(|y| y * line..y * line + grid.width);
-                    let close = outputs.into_iter().all(|q| (got[q] - want[q]).abs() < 1e-4);
+                    let mut outputs = (0..grid.lines).flat_map(|y| y * line..y * line + grid.width);
+                    let close = outputs.all(|q| (got[q] - want[q]).abs() < 1e-4);
                     assert!(close, "{isa:?} {m}x{c} {side}x{side} pad {pad}: row {row} differs");
                 }
             }
