@@ -16,7 +16,7 @@ use super::im2col::{output_size, tap_input};
 use super::relu::{pass_back, rectify};
 use super::{Layer, per_core, written, zeros_par};
 use crate::Float;
-use crate::matmul::simd::{compiled_for, dispatch};
+use crate::matmul::simd::{Isa, compiled_for, dispatch};
 
 /// How a window is reduced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,10 +290,24 @@ fn relu_max_plane_2x2<T: Float>(
 
 /// The backward pass of [`relu_max_pool_2x2`]: `dx: (M, OH, OW)` is 0 but where a window's
 /// maximum passed the ReLU, which gets the window's `dout` (the Pooling's and the ReLU's
-/// backward passes).
+/// backward passes). In `f32` with AVX2 (or AVX-512), 8 and 4 windows at a time
+/// ([`relu_max_pool_2x2_backward_avx2`]); else, and for the last windows of a line,
+/// [`relu_max_lines_2x2_backward`].
 ///
 /// **Panics** if the lengths do not agree.
 pub(crate) fn relu_max_pool_2x2_backward<T: Float>(
+    dout: &[T],
+    arg_max: &[u32],
+    output: (usize, usize),
+    dx: &mut [T],
+) {
+    relu_max_pool_2x2_backward_on(dispatch(), dout, arg_max, output, dx)
+}
+
+/// [`relu_max_pool_2x2_backward`] on a given instruction set (the tests hold each to the plain
+/// loop).
+fn relu_max_pool_2x2_backward_on<T: Float>(
+    isa: Isa,
     dout: &[T],
     arg_max: &[u32],
     (oh, ow): (usize, usize),
@@ -306,27 +320,122 @@ pub(crate) fn relu_max_pool_2x2_backward<T: Float>(
         "relu_max_pool_2x2_backward: lengths"
     );
     assert_eq!(arg_max.len(), dout.len(), "relu_max_pool_2x2_backward: an arg_max a window");
+    debug_assert!(Isa::available().contains(&isa), "relu_max_pool_2x2_backward: this CPU cannot run {isa:?}");
     if windows == 0 {
         dx.fill(T::zero());
         return;
     }
-    compiled_for(
-        dispatch(),
-        #[inline(always)]
-        || {
-            let planes = dx
-                .chunks_exact_mut(oh * ow)
-                .zip(dout.chunks_exact(windows))
-                .zip(arg_max.chunks_exact(windows));
-            for ((dx, dout), arg_max) in planes {
-                dx.iter_mut().for_each(|v| *v = T::zero());
-                // the windows do not overlap: each sets its own cell, a blocked one its first to 0
-                for (&at, &d) in arg_max.iter().zip(dout) {
-                    dx[(at & !RELU_BLOCKED) as usize] = pass_back(d, at & RELU_BLOCKED != 0);
+    let planes =
+        dx.chunks_exact_mut(oh * ow).zip(dout.chunks_exact(windows)).zip(arg_max.chunks_exact(windows));
+    for ((dx, dout), arg_max) in planes {
+        // a last line and column that no window covers (odd sides) pass nothing back
+        dx[oh / 2 * 2 * ow..].fill(T::zero());
+        if ow % 2 == 1 {
+            dx.chunks_exact_mut(ow).for_each(|line| line[ow - 1] = T::zero());
+        }
+        let from = match (isa, T::as_f32s(dout), T::as_f32s_mut(dx)) {
+            #[cfg(target_arch = "x86_64")]
+            (Isa::Avx2 | Isa::Avx512, Some(dout), Some(dx)) => {
+                // SAFETY: dispatch() (or the test, from Isa::available) found AVX2 on this CPU; the
+                // slices are one plane's (checked above)
+                unsafe { relu_max_pool_2x2_backward_avx2(dout, arg_max, (oh, ow), dx) }
+            }
+            _ => 0,
+        };
+        relu_max_lines_2x2_backward(dout, arg_max, (oh, ow), from, dx);
+    }
+}
+
+/// The windows `from..` of every line of windows of one plane, the plain loop: each window's
+/// four cells cleared, then its maximum's set: `dout`, or 0 where the ReLU blocked ([`pass_back`]).
+fn relu_max_lines_2x2_backward<T: Float>(
+    dout: &[T],
+    arg_max: &[u32],
+    (oh, ow): (usize, usize),
+    from: usize,
+    dx: &mut [T],
+) {
+    let pw = ow / 2;
+    for py in 0..oh / 2 {
+        for px in from..pw {
+            let (at, d) = (arg_max[py * pw + px], dout[py * pw + px]);
+            let first = 2 * py * ow + 2 * px;
+            for cell in [first, first + 1, first + ow, first + ow + 1] {
+                dx[cell] = T::zero();
+            }
+            // a blocked window's first cell gets the ReLU's 0
+            dx[(at & !RELU_BLOCKED) as usize] = pass_back(d, at & RELU_BLOCKED != 0);
+        }
+    }
+}
+
+/// The whole blocks of 8 windows of each line of windows of one plane (see
+/// [`relu_max_lines_2x2_backward`]): the cell of each window that its `arg_max` names is compared
+/// with the four cells at once, the `dout` of 8 windows kept where they match, and the four
+/// vectors of cells interleaved into 16 values of each of the window's two lines: every value
+/// written once, and no scattered stores. Returns the first window of a line it left.
+///
+/// # Safety
+/// The CPU must have AVX2; `dx` is one `(OH, OW)` plane and `dout`, `arg_max` its windows'.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn relu_max_pool_2x2_backward_avx2(
+    dout: &[f32],
+    arg_max: &[u32],
+    (oh, ow): (usize, usize),
+    dx: &mut [f32],
+) -> usize {
+    use std::arch::x86_64::*;
+    let pw = ow / 2;
+    let (whole, half) = (pw / 8 * 8, pw % 8 >= 4);
+    // SAFETY (the blocks): window py·PW + px + 7 < (OH / 2)·PW, and cell (2py + 1)·OW + 2px + 15
+    // < OH·OW, for px + 8 <= PW (and + 3, + 7 for px + 4 <= PW)
+    unsafe {
+        let steps = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+        let (right, below, below_right) =
+            (_mm256_set1_epi32(1), _mm256_set1_epi32(ow as i32), _mm256_set1_epi32(ow as i32 + 1));
+        for py in 0..oh / 2 {
+            if half {
+                // 4 windows: the 8x8 layers' lines, and what a line has left of 8
+                let (window, first) = (py * pw + whole, 2 * py * ow + 2 * whole);
+                let at = _mm_loadu_si128(arg_max.as_ptr().add(window).cast());
+                let d = _mm_loadu_ps(dout.as_ptr().add(window));
+                let cell = _mm_sub_epi32(
+                    at,
+                    _mm_add_epi32(_mm_set1_epi32(first as i32), _mm_setr_epi32(0, 2, 4, 6)),
+                );
+                let keep =
+                    |offset| _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(cell, _mm_set1_epi32(offset))), d);
+                let lines = [(keep(0), keep(1), first), (keep(ow as i32), keep(ow as i32 + 1), first + ow)];
+                for (left, right, start) in lines {
+                    let to = dx.as_mut_ptr().add(start);
+                    _mm_storeu_ps(to, _mm_unpacklo_ps(left, right));
+                    _mm_storeu_ps(to.add(4), _mm_unpackhi_ps(left, right));
                 }
             }
-        },
-    );
+            for px in (0..whole).step_by(8) {
+                let window = py * pw + px;
+                let first = 2 * py * ow + 2 * px;
+                let at = _mm256_loadu_si256(arg_max.as_ptr().add(window).cast());
+                let d = _mm256_loadu_ps(dout.as_ptr().add(window));
+                // the cell a window's maximum is at, from its first; a blocked one's is past any
+                let cell = _mm256_sub_epi32(at, _mm256_add_epi32(_mm256_set1_epi32(first as i32), steps));
+                let keep = |offset| _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(cell, offset)), d);
+                let lines = [
+                    (keep(_mm256_setzero_si256()), keep(right), first),
+                    (keep(below), keep(below_right), first + ow),
+                ];
+                for (left, right, start) in lines {
+                    // [l0 r0 l1 r1 | l4 r4 l5 r5] and [l2 r2 l3 r3 | l6 r6 l7 r7]
+                    let (low, high) = (_mm256_unpacklo_ps(left, right), _mm256_unpackhi_ps(left, right));
+                    let to = dx.as_mut_ptr().add(start);
+                    _mm256_storeu_ps(to, _mm256_permute2f128_ps::<0x20>(low, high));
+                    _mm256_storeu_ps(to.add(8), _mm256_permute2f128_ps::<0x31>(low, high));
+                }
+            }
+        }
+    }
+    whole + if half { 4 } else { 0 }
 }
 
 /// The first largest value of `(value, at)` pairs, and its `at`. Chosen by selects rather than
@@ -454,5 +563,47 @@ impl<T: Float> Layer<T> for Pooling {
             }
         }
         dx.into_dyn()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::RngExt;
+
+    use super::*;
+
+    /// Every instruction set this CPU has gives the fused layers' backward pass as the book
+    /// has it (dx cleared, then each window's `dout` set where its maximum passed the ReLU),
+    /// bit for bit, on sides that are and are not whole blocks of 8 windows, and odd ones.
+    #[test]
+    fn relu_max_pool_backward_gives_the_book_s_dx_on_every_instruction_set() {
+        let mut rng = crate::seeded_rng(7);
+        for (oh, ow) in [(28, 28), (16, 16), (8, 8), (14, 14), (7, 9), (2, 34), (1, 5)] {
+            let (planes, windows) = (3, (oh / 2) * (ow / 2));
+            // sums with ties and with windows the ReLU blocks
+            let sums: Vec<f32> =
+                (0..planes * oh * ow).map(|_| (rng.random_range(-4..6) as f32) / 2.0).collect();
+            let bias = vec![0.0f32; planes];
+            let mut out = vec![MaybeUninit::uninit(); planes * windows];
+            let mut arg_max = vec![0u32; planes * windows];
+            relu_max_pool_2x2(&sums, (oh * ow, ow), (oh, ow), &bias, &mut out, &mut arg_max);
+            let dout: Vec<f32> = (0..planes * windows).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let mut book = vec![0.0f32; planes * oh * ow];
+            for (p, (arg_max, dout)) in
+                arg_max.chunks(windows.max(1)).zip(dout.chunks(windows.max(1))).enumerate()
+            {
+                for (&at, &d) in arg_max.iter().zip(dout) {
+                    if at & RELU_BLOCKED == 0 {
+                        book[p * oh * ow + at as usize] = d;
+                    }
+                }
+            }
+            for isa in Isa::available() {
+                let mut dx = vec![f32::NAN; planes * oh * ow];
+                relu_max_pool_2x2_backward_on(isa, &dout, &arg_max, (oh, ow), &mut dx);
+                let same = dx.iter().zip(&book).all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{isa:?}, {oh}x{ow}: {dx:?} against {book:?}");
+            }
+        }
     }
 }
