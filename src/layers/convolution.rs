@@ -258,12 +258,8 @@ impl<T: Float> Convolution<T> {
         // dout[n] laid out position by position for the weight gradient: (OH·OW, FN rounded up to 16)
         let m_stride = fn_.div_ceil(16) * 16;
         let (planes_len, rows_len) = (planes.buffer_len(span), oh * ow * m_stride);
-        // the images a core takes at a time: their planes and rows stay in its L2 cache. As many
-        // groups as that takes, a multiple of the cores, of sizes one apart at most: every core
-        // gets the same work (groups of 4 made 25 for 100 images, one core's 13 against 12)
-        let most = (GROUP_BYTES / ((planes_len + rows_len) * size_of::<T>())).clamp(1, per_core(n));
-        let groups = n.div_ceil(most).next_multiple_of(rayon::current_num_threads()).clamp(1, n.max(1));
-        let (first, group) = (|i: usize| i * n / groups, n.div_ceil(groups));
+        // the images a core takes at a time: their planes and rows stay in its L2 cache
+        let group = (GROUP_BYTES / ((planes_len + rows_len) * size_of::<T>())).clamp(1, per_core(n));
         let lengths = [
             k * m_stride,
             fn_,
@@ -278,7 +274,8 @@ impl<T: Float> Convolution<T> {
         let new = || self.scratch.take(lengths, layouts).unwrap_or_else(|| Scratch::new(lengths, layouts));
         // a group of images from `first`: each dx[n] from the turned filters, db += Σ dout[n],
         // and dWᵀ += Σ col · dout[n]ᵀ
-        let step = |mut g: Scratch<T>, (first, images, dx): (usize, usize, Option<&mut [MaybeUninit<T>]>)| {
+        let step = |mut g: Scratch<T>, (first, dx): (usize, Option<&mut [MaybeUninit<T>]>)| {
+            let images = group.min(n - first);
             let mut dx = dx.map(|dx| dx.chunks_exact_mut(image));
             for j in 0..images {
                 let dout = &dout[(first + j) * d_image..][..d_image];
@@ -329,26 +326,17 @@ impl<T: Float> Convolution<T> {
         // give dW's sums, and the whole training run, other roundings run to run)
         let (sums, dx) = if want_dx {
             let mut sums = None;
-            let write = |mut dx: &mut [MaybeUninit<T>]| {
-                let mut pieces = Vec::with_capacity(groups);
-                for i in 0..groups {
-                    let images = first(i + 1) - first(i);
-                    let (piece, rest) = dx.split_at_mut(images * image);
-                    pieces.push((first(i), images, Some(piece)));
-                    dx = rest;
-                }
-                sums = Some(pieces.into_par_iter().with_max_len(1).fold(new, step).reduce(new, add));
+            let write = |dx: &mut [MaybeUninit<T>]| {
+                let groups = dx.par_chunks_mut((group * image).max(1)).enumerate().with_max_len(1);
+                sums = Some(groups.map(|(i, dx)| (i * group, Some(dx))).fold(new, step).reduce(new, add));
             };
             // SAFETY: the groups' images tile dx, and write_outputs writes every value of each
             // image's (C, H, W) planes (it asserts whole planes).
             let dx = unsafe { written(self.x.raw_dim(), write) };
             (sums.expect("written calls write"), Some(dx))
         } else {
-            let pieces = (0..groups)
-                .into_par_iter()
-                .with_max_len(1)
-                .map(|i| (first(i), first(i + 1) - first(i), None));
-            (pieces.fold(new, step).reduce(new, add), None)
+            let groups = (0..n).into_par_iter().step_by(group).with_max_len(1);
+            (groups.map(|first| (first, None)).fold(new, step).reduce(new, add), None)
         };
         // dW (FN, K) from dWᵀ (K, FN rounded up)
         let dw = (0..fn_ * k).map(|i| sums.dw_t[i % k * m_stride + i / k]).collect();
