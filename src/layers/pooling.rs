@@ -369,11 +369,12 @@ fn relu_max_lines_2x2_backward<T: Float>(
     }
 }
 
-/// The whole blocks of 8 windows of each line of windows of one plane (see
-/// [`relu_max_lines_2x2_backward`]): the cell of each window that its `arg_max` names is compared
-/// with the four cells at once, the `dout` of 8 windows kept where they match, and the four
-/// vectors of cells interleaved into 16 values of each of the window's two lines: every value
-/// written once, and no scattered stores. Returns the first window of a line it left.
+/// The whole blocks of 8 windows of each line of windows of one plane, and then one of 4 where
+/// a line has 4 or more left (see [`relu_max_lines_2x2_backward`]): the cell of each window that
+/// its `arg_max` names is compared with the four cells at once, the `dout` of the windows kept
+/// where they match, and the four vectors of cells interleaved into the values of the windows'
+/// two lines: every value written once, and no scattered stores. Returns the first window of a
+/// line it left.
 ///
 /// # Safety
 /// The CPU must have AVX2; `dx` is one `(OH, OW)` plane and `dout`, `arg_max` its windows'.
