@@ -290,7 +290,7 @@ fn relu_max_plane_2x2<T: Float>(
 
 /// The backward pass of [`relu_max_pool_2x2`]: `dx: (M, OH, OW)` is 0 but where a window's
 /// maximum passed the ReLU, which gets the window's `dout` (the Pooling's and the ReLU's
-/// backward passes). In `f32` with AVX2 (or AVX-512), 8 and 4 windows at a time
+/// backward passes). In `f32` with AVX2 (or AVX-512), 4 windows at a time
 /// ([`relu_max_pool_2x2_backward_avx2`]); else, and for the last windows of a line,
 /// [`relu_max_lines_2x2_backward`].
 ///
@@ -369,12 +369,12 @@ fn relu_max_lines_2x2_backward<T: Float>(
     }
 }
 
-/// The whole blocks of 8 windows of each line of windows of one plane, and then one of 4 where
-/// a line has 4 or more left (see [`relu_max_lines_2x2_backward`]): the cell of each window that
-/// its `arg_max` names is compared with the four cells at once, the `dout` of the windows kept
-/// where they match, and the four vectors of cells interleaved into the values of the windows'
-/// two lines: every value written once, and no scattered stores. Returns the first window of a
-/// line it left.
+/// The whole blocks of 4 windows of each line of windows of one plane (see
+/// [`relu_max_lines_2x2_backward`]): the cell of each window that its `arg_max` names is compared
+/// with the four cells at once, the `dout` of the 4 windows kept where they match, and the four
+/// vectors of cells interleaved into 8 values of each of the windows' two lines: every value
+/// written once, and no scattered stores. (Blocks of 8 in 256-bit vectors were no faster: the
+/// pass waits on memory.) Returns the first window of a line it left.
 ///
 /// # Safety
 /// The CPU must have AVX2; `dx` is one `(OH, OW)` plane and `dout`, `arg_max` its windows'.
@@ -388,55 +388,31 @@ unsafe fn relu_max_pool_2x2_backward_avx2(
 ) -> usize {
     use std::arch::x86_64::*;
     let pw = ow / 2;
-    let (whole, half) = (pw / 8 * 8, pw % 8 >= 4);
-    // SAFETY (the blocks): window py·PW + px + 7 < (OH / 2)·PW, and cell (2py + 1)·OW + 2px + 15
-    // < OH·OW, for px + 8 <= PW (and + 3, + 7 for px + 4 <= PW)
+    let whole = pw / 4 * 4;
+    // SAFETY (the blocks): window py·PW + px + 3 < (OH / 2)·PW, and cell (2py + 1)·OW + 2px + 7
+    // < OH·OW, for px + 4 <= PW
     unsafe {
-        let steps = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
-        let (right, below, below_right) =
-            (_mm256_set1_epi32(1), _mm256_set1_epi32(ow as i32), _mm256_set1_epi32(ow as i32 + 1));
+        let steps = _mm_setr_epi32(0, 2, 4, 6);
         for py in 0..oh / 2 {
-            if half {
-                // 4 windows: the 8x8 layers' lines, and what a line has left of 8
-                let (window, first) = (py * pw + whole, 2 * py * ow + 2 * whole);
+            for px in (0..whole).step_by(4) {
+                let (window, first) = (py * pw + px, 2 * py * ow + 2 * px);
                 let at = _mm_loadu_si128(arg_max.as_ptr().add(window).cast());
                 let d = _mm_loadu_ps(dout.as_ptr().add(window));
-                let cell = _mm_sub_epi32(
-                    at,
-                    _mm_add_epi32(_mm_set1_epi32(first as i32), _mm_setr_epi32(0, 2, 4, 6)),
-                );
+                // the cell a window's maximum is at, from its first; a blocked one's is past any
+                let cell = _mm_sub_epi32(at, _mm_add_epi32(_mm_set1_epi32(first as i32), steps));
                 let keep =
                     |offset| _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(cell, _mm_set1_epi32(offset))), d);
                 let lines = [(keep(0), keep(1), first), (keep(ow as i32), keep(ow as i32 + 1), first + ow)];
                 for (left, right, start) in lines {
+                    // [l0 r0 l1 r1] and [l2 r2 l3 r3]
                     let to = dx.as_mut_ptr().add(start);
                     _mm_storeu_ps(to, _mm_unpacklo_ps(left, right));
                     _mm_storeu_ps(to.add(4), _mm_unpackhi_ps(left, right));
                 }
             }
-            for px in (0..whole).step_by(8) {
-                let window = py * pw + px;
-                let first = 2 * py * ow + 2 * px;
-                let at = _mm256_loadu_si256(arg_max.as_ptr().add(window).cast());
-                let d = _mm256_loadu_ps(dout.as_ptr().add(window));
-                // the cell a window's maximum is at, from its first; a blocked one's is past any
-                let cell = _mm256_sub_epi32(at, _mm256_add_epi32(_mm256_set1_epi32(first as i32), steps));
-                let keep = |offset| _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(cell, offset)), d);
-                let lines = [
-                    (keep(_mm256_setzero_si256()), keep(right), first),
-                    (keep(below), keep(below_right), first + ow),
-                ];
-                for (left, right, start) in lines {
-                    // [l0 r0 l1 r1 | l4 r4 l5 r5] and [l2 r2 l3 r3 | l6 r6 l7 r7]
-                    let (low, high) = (_mm256_unpacklo_ps(left, right), _mm256_unpackhi_ps(left, right));
-                    let to = dx.as_mut_ptr().add(start);
-                    _mm256_storeu_ps(to, _mm256_permute2f128_ps::<0x20>(low, high));
-                    _mm256_storeu_ps(to.add(8), _mm256_permute2f128_ps::<0x31>(low, high));
-                }
-            }
         }
     }
-    whole + if half { 4 } else { 0 }
+    whole
 }
 
 /// The first largest value of `(value, at)` pairs, and its `at`. Chosen by selects rather than
@@ -575,7 +551,7 @@ mod tests {
 
     /// Every instruction set this CPU has gives the fused layers' backward pass as the book
     /// has it (dx cleared, then each window's `dout` set where its maximum passed the ReLU),
-    /// bit for bit, on sides that are and are not whole blocks of 8 windows, and odd ones.
+    /// bit for bit, on sides that are and are not whole blocks of 4 windows, and odd ones.
     #[test]
     fn relu_max_pool_backward_gives_the_book_s_dx_on_every_instruction_set() {
         let mut rng = crate::seeded_rng(7);
