@@ -14,7 +14,10 @@
 //!   padded planes ([`PaddedPlanes`]) are read at one shift per filter tap, so `col` is never
 //!   laid out ([`crate::matmul::shifted`]); `dx` is the same product of `dout`, padded by
 //!   `FH - 1 - pad`, with the filters turned 180° and `C` and `FN` swapped:
-//!   `dx[c, y, x] = Σ_f Σ_dy,dx W[f, c, FH-1-dy, FW-1-dx] · dout_padded[f, y + dy, x + dx]`;
+//!   `dx[c, y, x] = Σ_f Σ_dy,dx W[f, c, FH-1-dy, FW-1-dx] · dout_padded[f, y + dy, x + dx]`.
+//!   Where it is faster (3x3 filters, 32 channels and more, [`crate::matmul::winograd`]), both
+//!   products take Winograd's F(2x2, 3x3): the same sums, rounded otherwise, with 16
+//!   multiplies for each 2x2 block of outputs instead of 36;
 //! - any other stride: each image's windows ([`Windows`]) are laid out, multiplied and
 //!   dropped while they are in the cache.
 //!
@@ -38,8 +41,9 @@ use super::relu::{pass_back, rectify};
 use super::{Layer, Param, per_core, sum_in_lanes, written, zeros_par};
 use crate::Float;
 use crate::matmul::gemm_into;
-use crate::matmul::shifted::{GradientOperands, ShiftedRows, gradient_of, round_positions};
+use crate::matmul::shifted::{GradientOperands, gradient_of, round_positions};
 use crate::matmul::simd::{Isa, compiled_for, dispatch};
+use crate::matmul::winograd::FilterRows;
 
 /// A 2-D convolution layer with filters `w` (the book's `W`) and bias `b`.
 #[derive(Debug, Clone)]
@@ -251,7 +255,7 @@ impl<T: Float> Convolution<T> {
             let turned = ndarray::Array4::from_shape_fn((c, fn_, fh, fw), |(ch, f, dy, dx)| {
                 self.w[[f, ch, fh - 1 - dy, fw - 1 - dx]]
             });
-            ShiftedRows::new(turned.into_raw_vec_and_offset().0, back.offsets())
+            FilterRows::new(turned.into_raw_vec_and_offset().0, fh, back.offsets(), back.planes())
         });
         let (x, dout) = (self.x.as_slice().expect("row-major"), dout.as_slice().expect("row-major"));
         let (image, out_image, d_image) = (c * h * w, fn_ * oh * ow, dout.len() / n.max(1));
@@ -268,6 +272,7 @@ impl<T: Float> Convolution<T> {
             if want_dx { back.buffer_len(back_span) } else { 0 },
             if want_dx { c * back_span } else { 0 },
             if fused.is_some() { out_image } else { 0 },
+            turned.as_ref().map_or(0, FilterRows::scratch_len),
         ];
         // last batch's scratch when it has these lengths (its sums cleared), else new
         let layouts = (planes, back);
@@ -290,7 +295,7 @@ impl<T: Float> Convolution<T> {
                 if let (Some(dx), Some(turned)) = (dx.as_mut().and_then(Iterator::next), &turned) {
                     // the scratch's planes are zeros or planes of this layout (ScratchPool::take)
                     back.refill(dout, &mut g.back);
-                    turned.product(&g.back, back.grid(), &mut g.back_grid, back_span);
+                    turned.product(&g.back, &mut g.back_grid, back_span, &mut g.filter_scratch);
                     back.write_outputs(&g.back_grid, back_span, dx, None, None);
                 }
                 planes.refill(
@@ -403,7 +408,12 @@ impl<T: Float> Convolution<T> {
         let ((oh, ow), positions) = (planes.output(), planes.positions());
         let (lh, lw) = self.fused_output((oh, ow));
         let span = round_positions(positions);
-        let w_rows = ShiftedRows::new(self.w.iter().copied().collect(), planes.offsets());
+        let w_rows = FilterRows::new(
+            self.w.iter().copied().collect(),
+            self.w.dim().2,
+            planes.offsets(),
+            planes.planes(),
+        );
         let x = self.x.as_slice().expect("row-major");
         let image = x.len() / n.max(1);
         let b = self.b.to_vec();
@@ -411,11 +421,14 @@ impl<T: Float> Convolution<T> {
         let write = |out: &mut [MaybeUninit<T>]| {
             let images = out.par_chunks_mut((fn_ * lh * lw).max(1)).zip(x.par_chunks(image.max(1))).zip(kept);
             images.with_min_len(per_core(n)).for_each_init(
-                || (vec![T::zero(); planes.buffer_len(span)], vec![T::zero(); fn_ * span]),
-                |(buffer, grid), ((out, x), kept)| {
+                || {
+                    let zeros = |len| vec![T::zero(); len];
+                    (zeros(planes.buffer_len(span)), zeros(fn_ * span), zeros(w_rows.scratch_len()))
+                },
+                |(buffer, grid, scratch), ((out, x), kept)| {
                     // the buffer starts as zeros, then holds planes of this layout
                     planes.refill(x, buffer);
-                    w_rows.product(buffer, planes.grid(), grid, span);
+                    w_rows.product(buffer, grid, span, scratch);
                     // out[n] = W · col + b, each filter's plane written whole (or pooled)
                     match kept {
                         Kept::Nothing => planes.write_outputs(grid, span, out, Some(&b), None),
@@ -650,12 +663,14 @@ struct Scratch<T> {
     back_grid: Vec<T>,
     /// One image's `dout` after the fused layers' backward passes.
     dout: Vec<T>,
+    /// The scratch of the `dx` product's filters ([`FilterRows::scratch_len`]).
+    filter_scratch: Vec<T>,
 }
 
 impl<T: Float> Scratch<T> {
     /// Zeros of the given lengths, in the order of the fields, for planes of these layouts.
     fn new(
-        [dw_t, db, planes, rows, back, back_grid, dout]: [usize; 7],
+        [dw_t, db, planes, rows, back, back_grid, dout, filter_scratch]: [usize; 8],
         layouts: (PaddedPlanes, PaddedPlanes),
     ) -> Self {
         let zeros = |len| vec![T::zero(); len];
@@ -668,13 +683,22 @@ impl<T: Float> Scratch<T> {
             back: zeros(back),
             back_grid: zeros(back_grid),
             dout: zeros(dout),
+            filter_scratch: zeros(filter_scratch),
         }
     }
 
     /// The lengths of the fields, in their order.
-    fn lengths(&self) -> [usize; 7] {
-        let fields =
-            [&self.dw_t, &self.db, &self.planes, &self.rows, &self.back, &self.back_grid, &self.dout];
+    fn lengths(&self) -> [usize; 8] {
+        let fields = [
+            &self.dw_t,
+            &self.db,
+            &self.planes,
+            &self.rows,
+            &self.back,
+            &self.back_grid,
+            &self.dout,
+            &self.filter_scratch,
+        ];
         fields.map(Vec::len)
     }
 }
@@ -688,7 +712,7 @@ struct ScratchPool<T>(std::sync::Mutex<Vec<Scratch<T>>>);
 
 impl<T: Float> ScratchPool<T> {
     /// A kept scratch with these lengths and layouts, its sums cleared.
-    fn take(&self, lengths: [usize; 7], layouts: (PaddedPlanes, PaddedPlanes)) -> Option<Scratch<T>> {
+    fn take(&self, lengths: [usize; 8], layouts: (PaddedPlanes, PaddedPlanes)) -> Option<Scratch<T>> {
         let mut kept = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let at = kept.iter().position(|g| g.lengths() == lengths && g.layouts == layouts)?;
         let mut g = kept.swap_remove(at);

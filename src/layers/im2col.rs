@@ -12,6 +12,7 @@ use super::relu::rectify;
 use crate::Float;
 use crate::matmul::shifted::Grid;
 use crate::matmul::simd::{compiled_for, dispatch};
+use crate::matmul::winograd::Planes;
 
 /// The output size along one axis: `(size + 2·pad - filter) / stride + 1`.
 ///
@@ -288,6 +289,12 @@ impl PaddedPlanes {
     /// The values of one padded plane.
     fn plane(&self) -> usize {
         (self.input.1 + 2 * self.pad) * self.line()
+    }
+
+    /// The planes as [`FilterRows`](crate::matmul::winograd::FilterRows) takes them: channels,
+    /// the distance between planes, and the output grid.
+    pub fn planes(&self) -> Planes {
+        Planes { channels: self.input.0, plane: self.plane(), grid: self.grid() }
     }
 
     /// The output's height and width: `(OH, OW)`.

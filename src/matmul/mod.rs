@@ -13,6 +13,7 @@
 pub mod shifted;
 pub mod simd;
 pub mod sparse;
+pub mod winograd;
 
 pub use sparse::SparseRows;
 

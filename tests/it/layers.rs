@@ -466,6 +466,30 @@ fn convolution_in_f32_agrees_with_f64_on_mostly_zero_input() {
 }
 
 #[test]
+fn convolution_in_f32_agrees_with_f64_where_winograd_may_run() {
+    // 32 channels to 32 and 64 on 8x8, and 32 to 32 on 14x14 padded by 2 (16x16 outputs):
+    // DeepConvNet's layers that take Winograd's F(2x2, 3x3) held to AVX2 (CI runs these tests
+    // so); the shifted product on other instruction sets
+    for (filters, side, pad) in [(32, 8, 1), (64, 8, 1), (32, 14, 2)] {
+        let context = format!("{filters} filters, {side}x{side} pad {pad}");
+        let x = random(&[3, 32, side, side], 140);
+        let conv = convolution([filters, 32, 3, 3], 1, pad, 141);
+        let mut double = conv.clone();
+        let mut single = Convolution::new(conv.w.mapv(|v| v as f32), conv.b.mapv(|v| v as f32), 1, pad);
+        let close = |a: &ArrayD<f32>, b: &ArrayD<f64>| {
+            a.shape() == b.shape()
+                && a.iter().zip(b.iter()).all(|(a, b)| (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()))
+        };
+        let (got, want) = (single.forward(x.mapv(|v| v as f32), true), double.forward(x, true));
+        assert!(close(&got, &want), "forward, {context}");
+        let dout = random(got.shape(), 142);
+        let (dx, dx_want) = (single.backward(dout.mapv(|v| v as f32)), double.backward(dout));
+        assert!(close(&dx, &dx_want), "dx, {context}");
+        assert!(close(&single.dw.into_dyn(), &double.dw.into_dyn()), "dw, {context}");
+    }
+}
+
+#[test]
 fn pooling_backward_matches_numerical_gradient() {
     for kind in [PoolingKind::Max, PoolingKind::Average] {
         check_layer(&mut Pooling::new(2, 2, 2, 0, kind), random(&[2, 3, 4, 4], 110), 111);

@@ -213,6 +213,7 @@ mod shifted {
         round_positions,
     };
     use mitbadak::matmul::simd::Isa;
+    use mitbadak::matmul::winograd::{Planes, WinogradRows};
     use mitbadak::seeded_rng;
     use rand::RngExt;
 
@@ -266,6 +267,53 @@ mod shifted {
                     let close = outputs.all(|q| (got[q] - want[q]).abs() < 1e-4);
                     assert!(close, "{isa:?} {m}x{c} {side}x{side} pad {pad}: row {row} differs");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn winograd_agrees_with_the_plain_loop_on_every_instruction_set() {
+        // 3x3 filters on outputs of whole 2x2 tiles: DeepConvNet's layers where it runs (8x8 and
+        // 16x16 outputs, 4 and 8 tiles across), others (14x14, 6x6), one channel, rows not a
+        // multiple of a block, and each with two lines fewer (an odd number of tile rows); the
+        // scratch starts as NaNs, so that a value read before it is written shows in the outputs
+        let shapes =
+            [(64, 64, 8, 1), (32, 64, 8, 1), (32, 32, 14, 2), (32, 16, 14, 1), (5, 3, 6, 1), (7, 1, 6, 0)];
+        for ((m, c, side, pad), fewer) in shapes.into_iter().flat_map(|shape| [(shape, 0), (shape, 2)]) {
+            let (line, positions, offsets, len) = layout(c, side, 3, pad);
+            let grid = Grid { lines: line - 2 - fewer, width: line - 2, line };
+            let span = round_positions(positions);
+            let (a, x) = (random(m * offsets.len(), 5), random(len, 6));
+            let mut want = vec![0.0; m * span];
+            product_reference(&a, &offsets, &x, positions, &mut want, span);
+            let planes = Planes { channels: c, plane: line * line, grid };
+            let context = format!("{m}x{c} {side}x{side} pad {pad}, {} lines", grid.lines);
+            let mut first: Option<Vec<u32>> = None;
+            for isa in Isa::available() {
+                let rows = WinogradRows::new_on(isa, &a, m, c);
+                let mut scratch = vec![f32::NAN; rows.scratch_len(planes)];
+                let mut got = vec![f32::NAN; m * span];
+                rows.product(&x, planes, &mut scratch, &mut got, span);
+                for (row, (got, want)) in got.chunks(span).zip(want.chunks(span)).enumerate() {
+                    let mut outputs = (0..grid.lines).flat_map(|y| y * line..y * line + grid.width);
+                    let close = outputs.all(|q| (got[q] - want[q]).abs() < 1e-4 * (1.0 + want[q].abs()));
+                    assert!(close, "{isa:?} {context}: row {row} differs");
+                }
+                // the same sums, in the same order, on every instruction set with FMA (the
+                // scalar kernel rounds each product before adding it)
+                if isa == Isa::Scalar {
+                    continue;
+                }
+                let outputs = |got: &[f32]| -> Vec<u32> {
+                    let lines = (0..m).flat_map(|row| (0..grid.lines).map(move |y| row * span + y * line));
+                    lines
+                        .flat_map(|at| {
+                            got[at..at + grid.width].iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                        })
+                        .collect()
+                };
+                let bits = outputs(&got);
+                assert!(first.get_or_insert_with(|| bits.clone()) == &bits, "{isa:?} {context}: other bits");
             }
         }
     }
