@@ -9,6 +9,10 @@
 //!   `matrixmultiply` on the ch05 job's small shapes (`benches/matmul.rs` measures all three).
 //!
 //! [`matmul_reference`] is the plain triple loop both paths are tested against.
+//!
+//! The stride-1 convolutions multiply their filters by the planes without laying the windows
+//! out: [`shifted`] (one shift of the planes a filter tap), and [`winograd`] (F(2x2, 3x3), 16
+//! multiplies for 4 outputs, where that is faster), each beside its plain loop.
 
 pub mod shifted;
 pub mod simd;
