@@ -15,7 +15,8 @@
 //!   laid out ([`crate::matmul::shifted`]); `dx` is the same product of `dout`, padded by
 //!   `FH - 1 - pad`, with the filters turned 180° and `C` and `FN` swapped:
 //!   `dx[c, y, x] = Σ_f Σ_dy,dx W[f, c, FH-1-dy, FW-1-dx] · dout_padded[f, y + dy, x + dx]`.
-//!   Where it is faster (3x3 filters, 32 channels and more, [`crate::matmul::winograd`]), both
+//!   Where that is faster on every instruction set (3x3 filters, 32 channels and more, rows
+//!   of whole 2x2 tiles a multiple of 4: [`crate::matmul::winograd::winograd_pays`]), both
 //!   products take Winograd's F(2x2, 3x3): the same sums, rounded otherwise, with 16
 //!   multiplies for each 2x2 block of outputs instead of 36;
 //! - any other stride: each image's windows ([`Windows`]) are laid out, multiplied and
