@@ -13,7 +13,8 @@
 //! so the sums over channels are 16 matrix products, one for each of the 16 places `ξ` of the
 //! 4x4 squares: `M_ξ = U_ξ · V_ξ`, `(M, C)` by `(C, tiles)`. They run on the shifted product's
 //! kernels, each row `c` of `V_ξ` one shift. The transforms are plain loops a tile at a time
-//! and, with AVX2, 8 tiles at a time in registers, read and written along the planes' lines. The sums are the same with AVX2 and
+//! and, with AVX2, 8 tiles at a time in registers, read and written along the planes' lines
+//! (with AVX-512, 16: 4 tile rows of 4 or 2 of 8 in a vector). The sums are the same with AVX2 and
 //! AVX-512 (the scalar kernel rounds each product before adding it), and differ from the
 //! shifted product's in rounding only. [`super::shifted::product_reference`] is the plain loop
 //! the tests hold this to.
@@ -170,7 +171,8 @@ impl WinogradRows {
 /// the Xeon, model 167): held to AVX2, 1.43-1.70x on DeepConvNet's 32- and 64-channel products
 /// whose outputs are 8x8 and 16x16 (4 and 8 tiles across), 1.09-1.34x on the others (16
 /// channels, or 14x14 and 28x28 outputs); with AVX-512, whose direct product takes 16 positions
-/// a vector, 1.04-1.44x on the first and 0.68-0.91x on the others. Taken where it wins on both,
+/// a vector, 1.19-1.59x on the first (transforms 16 tiles a vector) and 0.68-0.91x on the
+/// others (8 tiles a vector there). Taken where it wins on both,
 /// so that a run writes the same model bytes on either: 32 channels and more both ways, tile
 /// rows a multiple of 4 tiles.
 pub fn winograd_pays(isa: Isa, rows: usize, planes: Planes) -> bool {
