@@ -344,30 +344,45 @@ fn transform_output_plain(
     }
 }
 
-/// 8 `f32` lanes of an AVX2 register, with the arithmetic [`times_b`] and [`times_a`] use.
-#[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy)]
-struct Lanes(std::arch::x86_64::__m256);
+/// A vector type of `f32` lanes with the arithmetic [`times_b`] and [`times_a`] use, so that the
+/// AVX2 and AVX-512 transforms run the plain loop's formulas, in the same order.
+macro_rules! lanes {
+    ($(#[$doc:meta])* $name:ident($vector:ident), $add:ident, $sub:ident) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[derive(Clone, Copy)]
+        struct $name(std::arch::x86_64::$vector);
 
-#[cfg(target_arch = "x86_64")]
-impl std::ops::Add for Lanes {
-    type Output = Lanes;
-    #[inline(always)]
-    fn add(self, other: Lanes) -> Lanes {
-        // SAFETY: Lanes are only made in functions compiled for AVX2
-        Lanes(unsafe { std::arch::x86_64::_mm256_add_ps(self.0, other.0) })
-    }
+        #[cfg(target_arch = "x86_64")]
+        impl std::ops::Add for $name {
+            type Output = $name;
+            #[inline(always)]
+            fn add(self, other: $name) -> $name {
+                // SAFETY: these lanes are only made in functions compiled for their instruction set
+                $name(unsafe { std::arch::x86_64::$add(self.0, other.0) })
+            }
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        impl std::ops::Sub for $name {
+            type Output = $name;
+            #[inline(always)]
+            fn sub(self, other: $name) -> $name {
+                // SAFETY: as in add
+                $name(unsafe { std::arch::x86_64::$sub(self.0, other.0) })
+            }
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-impl std::ops::Sub for Lanes {
-    type Output = Lanes;
-    #[inline(always)]
-    fn sub(self, other: Lanes) -> Lanes {
-        // SAFETY: as in add
-        Lanes(unsafe { std::arch::x86_64::_mm256_sub_ps(self.0, other.0) })
-    }
-}
+lanes!(
+    /// 8 `f32` lanes of an AVX2 register.
+    Lanes(__m256), _mm256_add_ps, _mm256_sub_ps
+);
+lanes!(
+    /// 16 `f32` lanes of an AVX-512 register.
+    Lanes16(__m512), _mm512_add_ps, _mm512_sub_ps
+);
 
 /// The blocks of 8 tiles the AVX2 transforms take, `(ty, tx, n, paired)`: `n` tiles of tile
 /// row `ty` from `tx`, or, `paired`, tile rows `ty` and `ty + 1` of 4 tiles each (outputs 8
@@ -544,7 +559,7 @@ unsafe fn transform_input_avx512(x: &[f32], planes: Planes, (v, block, stride): 
     for c in 0..channels {
         for ty in (0..down).step_by(rows) {
             let from = c * plane + 2 * ty * grid.line;
-            let line = |r: usize| -> [__m512; 4] {
+            let line = |r: usize| -> [Lanes16; 4] {
                 // each tile row's `across` values of line 2 (ty + j) + r from `at`
                 let part = |at: usize| -> __m512 {
                     let line_of = |j: usize| x[from + (2 * j + r) * grid.line + at..][..across].as_ptr();
@@ -574,18 +589,15 @@ unsafe fn transform_input_avx512(x: &[f32], planes: Planes, (v, block, stride): 
                     }
                 };
                 let ((d0, d1), (d2, d3)) = (split(part(0), part(across)), split(part(2), part(across + 2)));
-                [d0, d1, d2, d3]
+                times_b([d0, d1, d2, d3].map(Lanes16))
             };
-            let b = |[d0, d1, d2, d3]: [__m512; 4]| {
-                [_mm512_sub_ps(d0, d2), _mm512_add_ps(d1, d2), _mm512_sub_ps(d2, d1), _mm512_sub_ps(d1, d3)]
-            };
-            let lines = [b(line(0)), b(line(1)), b(line(2)), b(line(3))];
+            let lines = [line(0), line(1), line(2), line(3)];
             for j in 0..4 {
-                let column = b([lines[0][j], lines[1][j], lines[2][j], lines[3][j]]);
+                let column = times_b([lines[0][j], lines[1][j], lines[2][j], lines[3][j]]);
                 for (i, value) in column.into_iter().enumerate() {
                     let to = v[(4 * i + j) * block + c * stride + ty * across..][..16].as_mut_ptr();
                     // SAFETY: 16 values at `to`
-                    unsafe { _mm512_storeu_ps(to, value) };
+                    unsafe { _mm512_storeu_ps(to, value.0) };
                 }
             }
         }
@@ -613,21 +625,21 @@ unsafe fn transform_output_avx512(
     let group = 16 / across;
     for row in 0..rows {
         for ty in (0..down).step_by(group) {
-            // SAFETY: 16 values at each place's tiles from ty * across
-            let e = |place: usize| unsafe {
-                _mm512_loadu_ps(m[place * block + row * span + ty * across..][..16].as_ptr())
+            let e = |place: usize| {
+                // SAFETY: 16 values at each place's tiles from ty * across
+                Lanes16(unsafe {
+                    _mm512_loadu_ps(m[place * block + row * span + ty * across..][..16].as_ptr())
+                })
             };
-            let a = |[m0, m1, m2, m3]: [__m512; 4]| {
-                [_mm512_add_ps(_mm512_add_ps(m0, m1), m2), _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3)]
-            };
-            let columns: [[__m512; 2]; 4] = std::array::from_fn(|k| a([e(k), e(4 + k), e(8 + k), e(12 + k)]));
+            let columns: [[Lanes16; 2]; 4] =
+                std::array::from_fn(|k| times_a([e(k), e(4 + k), e(8 + k), e(12 + k)]));
             for (r, at) in [0, line].into_iter().enumerate() {
-                let [left, right] = a([columns[0][r], columns[1][r], columns[2][r], columns[3][r]]);
+                let [left, right] = times_a([columns[0][r], columns[1][r], columns[2][r], columns[3][r]]);
                 let (mut low, mut high) = ([0.0f32; 16], [0.0f32; 16]);
                 // SAFETY: 16 values each
                 unsafe {
-                    _mm512_storeu_ps(low.as_mut_ptr(), _mm512_unpacklo_ps(left, right));
-                    _mm512_storeu_ps(high.as_mut_ptr(), _mm512_unpackhi_ps(left, right));
+                    _mm512_storeu_ps(low.as_mut_ptr(), _mm512_unpacklo_ps(left.0, right.0));
+                    _mm512_storeu_ps(high.as_mut_ptr(), _mm512_unpackhi_ps(left.0, right.0));
                 }
                 for part in 0..4 {
                     let (j, h) = (part / (across / 4), part % (across / 4));
