@@ -468,8 +468,8 @@ fn convolution_in_f32_agrees_with_f64_on_mostly_zero_input() {
 #[test]
 fn convolution_in_f32_agrees_with_f64_where_winograd_may_run() {
     // 32 channels to 32 and 64 on 8x8, and 32 to 32 on 14x14 padded by 2 (16x16 outputs):
-    // DeepConvNet's layers that take Winograd's F(2x2, 3x3) held to AVX2 (CI runs these tests
-    // so); the shifted product on other instruction sets
+    // DeepConvNet's layers that take Winograd's F(2x2, 3x3) with AVX2 and AVX-512 (CI runs
+    // these tests at both on an AVX-512 machine); the shifted product at the scalar level
     for (filters, side, pad) in [(32, 8, 1), (64, 8, 1), (32, 14, 2)] {
         let context = format!("{filters} filters, {side}x{side} pad {pad}");
         let x = random(&[3, 32, side, side], 140);
